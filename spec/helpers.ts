@@ -1,0 +1,44 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createKoaServer, type RoutingControllersOptions } from 'routing-controllers';
+import supertest from 'supertest';
+import { JwtManager, type JwtConfig } from '../src';
+
+/** A secret long enough for every HS algorithm. */
+export const SECRET = 'test-secret-that-is-long-enough-for-hs512-0123456789abcdef-0123456789';
+
+/** A real Koa server on an ephemeral loopback port, and a supertest agent for it. */
+export interface TestServer {
+  readonly jwt: JwtManager;
+  readonly request: ReturnType<typeof supertest.agent>;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  controllers: Function[],
+  config: JwtConfig = { secretKey: SECRET },
+  options: Partial<RoutingControllersOptions> = {},
+): Promise<TestServer> {
+  const jwt = new JwtManager(config);
+  const app = createKoaServer({
+    controllers,
+    authorizationChecker: jwt.authorizationChecker,
+    currentUserChecker: jwt.currentUserChecker,
+    ...options,
+  }) as { listen(port: number, host: string): Server };
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    jwt,
+    request: supertest.agent(url),
+    url,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** base64url of a JSON value, for hand-built tokens. */
+export function b64(value: unknown): string {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}

@@ -1,0 +1,44 @@
+/** The two kinds of token: short-lived access tokens and long-lived refresh tokens. */
+export type TokenType = 'access' | 'refresh';
+
+/**
+ * The claims of a verified token, laid out as Flask-JWT-Extended 4 lays them out.
+ * The identity sits under the configured `identityClaim` (`sub` by default).
+ */
+export interface JwtClaims {
+  /** Unique token id (a random UUID v4 for tokens this library issues). */
+  jti?: string;
+  /** `'access'` or `'refresh'`; tokens without it count as access tokens, as in Flask-JWT-Extended. */
+  type: TokenType;
+  /** `true`/`false`, or the NumericDate until which the token counts as fresh. */
+  fresh: boolean | number;
+  iat?: number;
+  nbf?: number;
+  exp?: number;
+  sub?: string;
+  aud?: string | string[];
+  iss?: string;
+  [claim: string]: unknown;
+}
+
+/** The protected header of a verified token. */
+export interface JwtHeader {
+  alg: string;
+  typ?: string;
+  kid?: string;
+  [parameter: string]: unknown;
+}
+
+/** A verified token: its header and claims. */
+export interface DecodedJwt {
+  header: JwtHeader;
+  claims: JwtClaims;
+}
+
+/** The claims a token carries by construction; `additionalClaims` may not set them. */
+export const RESERVED_CLAIMS: readonly string[] = ['type', 'fresh', 'jti', 'iat', 'nbf', 'exp'];
+
+/** Current time as a NumericDate (seconds since the epoch). */
+export function now(): number {
+  return Math.floor(Date.now() / 1000);
+}

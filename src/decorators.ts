@@ -1,0 +1,91 @@
+import { createParamDecorator, getMetadataArgsStorage, type Action } from 'routing-controllers';
+import type { JwtClaims } from './claims';
+import { requestState } from './request/state';
+import { JwtRequirement, type JwtRequiredOptions } from './requirement';
+
+/** A decorator that fits both a controller class and an action method. */
+export type ClassOrMethodDecorator = (target: object, method?: string | symbol) => void;
+
+/**
+ * Requires a valid access token on an action, or on every action of a controller.
+ * A method's decorator overrides its class's. Built on routing-controllers'
+ * `@Authorized`, so the app must pass `jwt.authorizationChecker` to it.
+ */
+export function JwtRequired(options: JwtRequiredOptions = {}): ClassOrMethodDecorator {
+  return (target, method) => addRequirement(target, method, options);
+}
+
+/** Requires a valid refresh token: `JwtRequired({ refresh: true })`. */
+export function JwtRefreshTokenRequired(): ClassOrMethodDecorator {
+  return JwtRequired({ refresh: true });
+}
+
+/** Requires a fresh access token: `JwtRequired({ fresh: true })`. */
+export function FreshJwtRequired(): ClassOrMethodDecorator {
+  return JwtRequired({ fresh: true });
+}
+
+/**
+ * Lets anonymous requests through: `JwtRequired({ optional: true })`. A token
+ * that is present must still be valid.
+ */
+export function JwtOptional(): ClassOrMethodDecorator {
+  return JwtRequired({ optional: true });
+}
+
+/** Injects the verified token's identity (`undefined` on an optional route without a token). */
+export function CurrentIdentity(): ParameterDecorator {
+  return paramFromState((ctx) => requestState(ctx)?.identity);
+}
+
+/** Injects the verified token's claims (`undefined` on an optional route without a token). */
+export function CurrentJwt(): ParameterDecorator {
+  return paramFromState((ctx): JwtClaims | undefined => requestState(ctx)?.claims);
+}
+
+function paramFromState(read: (ctx: object) => unknown): ParameterDecorator {
+  const decorator = createParamDecorator({ value: (action: Action) => read(action.context) });
+  return (target, method, index) => decorator(target, method as string, index);
+}
+
+const REQUIREMENTS = Symbol('jwt-extended requirements');
+
+type ResponseHandlerMetadataArgs = ReturnType<typeof getMetadataArgsStorage>['responseHandlers'][number];
+
+interface CollectingEntry extends ResponseHandlerMetadataArgs {
+  [REQUIREMENTS]: JwtRequiredOptions[];
+}
+
+/**
+ * routing-controllers reads only the first `authorized` entry of a method (or
+ * class), so `@JwtRequired()` stacked with `@Authorized('admin')` would silently
+ * lose one of them. Our entry goes first and its value collects every entry of
+ * the same target when routing-controllers reads it: stacking just works, in
+ * any order. Several of our decorators on one target merge, the upper one winning.
+ */
+function addRequirement(target: object, method: string | symbol | undefined, options: JwtRequiredOptions): void {
+  const cls = (method === undefined ? target : target.constructor) as Function;
+  const methodName = method as string | undefined;
+  const storage = getMetadataArgsStorage();
+  const isSameTarget = (entry: ResponseHandlerMetadataArgs) =>
+    entry.type === 'authorized' && entry.target === cls && entry.method === methodName;
+
+  const first = storage.responseHandlers.find(isSameTarget);
+  if (first && REQUIREMENTS in first) {
+    (first as CollectingEntry)[REQUIREMENTS].push(options);
+    return;
+  }
+  const requirements = [options];
+  const entry: CollectingEntry = {
+    type: 'authorized',
+    target: cls,
+    method: methodName as string,
+    [REQUIREMENTS]: requirements,
+    get value(): unknown[] {
+      const others = getMetadataArgsStorage().responseHandlers.filter((other) => other !== entry && isSameTarget(other));
+      return [new JwtRequirement(Object.assign({}, ...requirements)), ...others.flatMap((other) => other.value ?? [])];
+    },
+  };
+  const index = first ? storage.responseHandlers.indexOf(first) : storage.responseHandlers.length;
+  storage.responseHandlers.splice(index, 0, entry);
+}

@@ -1,0 +1,36 @@
+/** A span of time: seconds as a number, or an ms-style string such as `'15m'`, `'30d'`, `'1.5h'`. */
+export type Duration = number | string;
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = {
+  ms: 0.001,
+  s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
+  m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
+  h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600,
+  d: 86400, day: 86400, days: 86400,
+  w: 604800, week: 604800, weeks: 604800,
+  y: 31557600, year: 31557600, years: 31557600,
+};
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i;
+
+/**
+ * Converts a {@link Duration} to whole seconds, throwing a `TypeError` that
+ * names `what` when it is not a finite, non-negative span.
+ */
+export function toSeconds(duration: Duration, what: string): number {
+  let seconds: number;
+  if (typeof duration === 'number') {
+    seconds = duration;
+  } else {
+    const match = DURATION.exec(duration.trim());
+    const unit = match ? UNIT_SECONDS[match[2].toLowerCase() || 's'] : undefined;
+    if (!match || unit === undefined) {
+      throw new TypeError(`${what}: "${duration}" is not a duration; use seconds or a string such as '15m', '12h', '30d'`);
+    }
+    seconds = Number(match[1]) * unit;
+  }
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new TypeError(`${what}: a duration must be a finite number of seconds >= 0, got ${String(duration)}`);
+  }
+  return Math.floor(seconds);
+}

@@ -1,0 +1,56 @@
+import { now, type JwtClaims } from './claims';
+import type { ResolvedConfig } from './config';
+import { FreshTokenRequiredError, RoleMissingError, WrongTokenTypeError } from './errors';
+import type { RequestAdapter } from './request/adapter';
+import { locateToken } from './request/locations';
+import { setRequestState, type JwtRequestState } from './request/state';
+import type { JwtRequiredOptions } from './requirement';
+import { verifyToken } from './verify';
+
+/**
+ * The one path every protected request takes, in Flask-JWT-Extended's order so
+ * that the same bad token always gets the same answer: find the token, decode
+ * and verify it, check its type, its freshness, its roles; only then record the
+ * request's state. Returns `undefined` for an anonymous request on an optional
+ * route (and for CORS preflights, which pass unchecked); throws a `JwtError`.
+ */
+export async function verifyRequest<C extends object>(
+  adapter: RequestAdapter<C>,
+  ctx: C,
+  config: ResolvedConfig,
+  options: Readonly<JwtRequiredOptions>,
+  roles: readonly string[] = options.roles ?? [],
+): Promise<JwtRequestState | undefined> {
+  if (adapter.method(ctx) === 'OPTIONS') return undefined;
+  const located = locateToken(adapter, ctx, config, options.locations ?? config.tokenLocation, !!options.optional && roles.length === 0);
+  if (!located) return undefined;
+
+  const { header, claims } = verifyToken(located.token, config);
+  if (options.verifyType !== false) checkType(claims, !!options.refresh);
+  if (options.fresh) checkFresh(claims);
+  checkRoles(claims, roles, config.rolesClaim);
+
+  const identity = claims[config.identityClaim] as string;
+  const state: JwtRequestState = { header, claims, identity, user: identity };
+  setRequestState(ctx, state);
+  return state;
+}
+
+function checkType(claims: JwtClaims, refresh: boolean): void {
+  if (refresh && claims.type !== 'refresh') throw new WrongTokenTypeError('Only refresh tokens are allowed');
+  if (!refresh && claims.type === 'refresh') throw new WrongTokenTypeError('Only non-refresh tokens are allowed');
+}
+
+function checkFresh(claims: JwtClaims): void {
+  const fresh = claims.fresh;
+  if (typeof fresh === 'boolean' ? !fresh : fresh < now()) throw new FreshTokenRequiredError();
+}
+
+/** Roles come as an array of names or, OAuth-scope style, one space-separated string. */
+function checkRoles(claims: JwtClaims, required: readonly string[], rolesClaim: string): void {
+  if (required.length === 0) return;
+  const value = claims[rolesClaim];
+  const held = typeof value === 'string' ? value.split(' ') : Array.isArray(value) ? value : [];
+  const missing = required.find((role) => !held.includes(role));
+  if (missing !== undefined) throw new RoleMissingError(`Missing required role: ${missing}`);
+}

@@ -1,0 +1,39 @@
+import { HttpError } from 'routing-controllers';
+import type { JwtError } from './errors';
+
+/** The JSON body of a failed request: `{ [errorMessageKey]: message }`. */
+export type JwtErrorBody = Record<string, string>;
+
+/**
+ * A {@link JwtError} as routing-controllers and Koa render it.
+ *
+ * routing-controllers renders errors as `toJSON()` on JSON controllers but as
+ * `message` (or `stack` in development) on plain ones. This error has neither a
+ * message nor a stack, so both kinds of controller fall through to serialising
+ * the error itself, i.e. `toJSON()`: the same JSON body everywhere, never a
+ * stack. `status`, `expose` and `headers` serve Koa's own error handler.
+ * The original failure is `cause`.
+ */
+export class JwtHttpError extends HttpError {
+  override readonly name = 'JwtHttpError';
+  /** Koa's name for the HTTP status. */
+  readonly status: number;
+  /** Tells Koa the status is meant for the client. */
+  readonly expose = true;
+
+  constructor(
+    override readonly cause: JwtError,
+    private readonly body: JwtErrorBody,
+    readonly headers: Readonly<Record<string, string>>,
+  ) {
+    super(cause.status);
+    // HttpError pins the prototype to its own; restore ours.
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.status = cause.status;
+    this.stack = '';
+  }
+
+  toJSON(): JwtErrorBody {
+    return this.body;
+  }
+}

@@ -1,0 +1,130 @@
+import type { Action } from 'routing-controllers';
+import type { JwtClaims } from './claims';
+import { resolveConfig, type JwtConfig, type ResolvedConfig } from './config';
+import { JwtError } from './errors';
+import { verifyRequest } from './guard';
+import { JwtHttpError } from './http-error';
+import { koaAdapter, type KoaContextLike, type RequestAdapter } from './request/adapter';
+import { requestState, type JwtRequestState } from './request/state';
+import { JwtRequirement, type JwtRequiredOptions } from './requirement';
+import { TokenFactory, type CreateAccessTokenOptions, type Identity } from './tokens';
+
+/** A dependency-injection container that registers a value for a class, such as typedi's `Container`. */
+export interface ValueContainer {
+  set(type: Function, value: unknown): unknown;
+}
+
+/** Options of {@link JwtManager.authHeaders}. */
+export interface AuthHeadersOptions extends CreateAccessTokenOptions {
+  /** Authenticate with a refresh token instead of an access token. */
+  refresh?: boolean;
+}
+
+let currentManager: JwtManager | undefined;
+
+/**
+ * The heart of the library: holds the checked configuration and the keys,
+ * issues tokens (`tokens`) and decides every request (`authorizationChecker`,
+ * `currentUserChecker`, both bound: pass them to routing-controllers as they are).
+ *
+ * @example
+ * const jwt = new JwtManager({ secretKey: process.env.JWT_SECRET_KEY });
+ * createKoaServer({ controllers, authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker });
+ */
+export class JwtManager {
+  /** Creates and decodes tokens. */
+  readonly tokens: TokenFactory;
+  private readonly config: ResolvedConfig;
+
+  /** Checks `config`; throws an `Error` that says what to fix when it is not usable. */
+  constructor(config: JwtConfig) {
+    this.config = resolveConfig(config);
+    this.tokens = new TokenFactory(this.config);
+    currentManager = this;
+  }
+
+  /**
+   * routing-controllers' `authorizationChecker`: verifies the request against the
+   * route's `@JwtRequired()` (or plain `@Authorized()`) requirement. Answers
+   * `true` or throws the error that becomes the response; never answers `false`,
+   * whose default message would echo the URL (and a `?jwt=` token in it).
+   */
+  readonly authorizationChecker = async (action: Action, roles: unknown[]): Promise<boolean> => {
+    const { options, roles: required } = JwtRequirement.fromAuthorizedRoles(roles);
+    await this.verify(koaAdapter, action.context as KoaContextLike, options, required);
+    return true;
+  };
+
+  /** routing-controllers' `currentUserChecker`: the user of the verified token, for `@CurrentUser()`. */
+  readonly currentUserChecker = (action: Action): unknown => requestState(action.context as object)?.user;
+
+  /**
+   * Verifies the request's token for code outside decorated actions (middleware,
+   * or an action deciding for itself). Resolves to the request's state, or to
+   * `undefined` for an anonymous request when `optional`; rejects with a
+   * {@link JwtHttpError} that routing-controllers and Koa render as the error response.
+   */
+  verifyJwtInRequest(ctx: KoaContextLike, options: JwtRequiredOptions = {}): Promise<JwtRequestState | undefined> {
+    return this.verify(koaAdapter, ctx, options, options.roles ?? []);
+  }
+
+  /**
+   * For the app's tests: the headers of a request authenticated as `identity`,
+   * e.g. `{ Authorization: 'Bearer eyJ…' }`. Mints an access token, or a refresh
+   * token with `{ refresh: true }`; `fresh` and the other token options apply.
+   */
+  async authHeaders(identity: Identity, options: AuthHeadersOptions = {}): Promise<Record<string, string>> {
+    const { refresh, ...tokenOptions } = options;
+    const token = refresh
+      ? await this.tokens.createRefreshToken(identity, tokenOptions)
+      : await this.tokens.createAccessToken(identity, tokenOptions);
+    const { headerName, headerType } = this.config;
+    return { [headerName]: headerType ? `${headerType} ${token}` : token };
+  }
+
+  /** Registers this manager and its `TokenFactory` in a DI container, e.g. `jwt.provideTo(Container)` with typedi. */
+  provideTo(container: ValueContainer): void {
+    container.set(JwtManager, this);
+    container.set(TokenFactory, this.tokens);
+  }
+
+  private async verify<C extends object>(
+    adapter: RequestAdapter<C>,
+    ctx: C,
+    options: Readonly<JwtRequiredOptions>,
+    roles: readonly string[],
+  ): Promise<JwtRequestState | undefined> {
+    try {
+      return await verifyRequest(adapter, ctx, this.config, options, roles);
+    } catch (error) {
+      if (error instanceof JwtError) throw this.toHttpError(adapter, ctx, error);
+      throw error;
+    }
+  }
+
+  /** The response to a failure: the status, `{ [errorMessageKey]: message }`, and for 401 the RFC 6750 challenge. */
+  private toHttpError<C>(adapter: RequestAdapter<C>, ctx: C, error: JwtError): JwtHttpError {
+    const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {};
+    for (const [name, value] of Object.entries(headers)) adapter.setHeader(ctx, name, value);
+    return new JwtHttpError(error, { [this.config.errorMessageKey]: error.message }, headers);
+  }
+}
+
+/** The claims of the request's verified token, or `undefined` (not verified, or anonymous). */
+export function getJwt(ctx: object): JwtClaims | undefined {
+  return requestState(ctx)?.claims;
+}
+
+/** The identity of the request's verified token, or `undefined`. */
+export function getJwtIdentity(ctx: object): string | undefined {
+  return requestState(ctx)?.identity;
+}
+
+/**
+ * {@link JwtManager.verifyJwtInRequest} on the application's manager (the one
+ * constructed last). An app with several managers calls the method on the one it means.
+ */
+export function verifyJwtInRequest(ctx: KoaContextLike, options?: JwtRequiredOptions): Promise<JwtRequestState | undefined> {
+  if (!currentManager) return Promise.reject(new Error('verifyJwtInRequest: construct a JwtManager first'));
+  return currentManager.verifyJwtInRequest(ctx, options);
+}

@@ -1,0 +1,45 @@
+import type { TokenLocation } from './config';
+
+/** What a route demands of a request's token; the options of `@JwtRequired()`. */
+export interface JwtRequiredOptions {
+  /** A request without a token gets through anonymously; a token that is present must still be valid. */
+  optional?: boolean;
+  /** Only fresh access tokens. */
+  fresh?: boolean;
+  /** Only refresh tokens (instead of only access tokens). */
+  refresh?: boolean;
+  /** Where to look for the token, overriding the configured `tokenLocation`. */
+  locations?: TokenLocation[];
+  /** Check the token's `type` claim. Default `true`. */
+  verifyType?: boolean;
+  /**
+   * Roles the token must hold, all of them (read from the `rolesClaim`).
+   * A route that names roles always needs a token, even when `optional`.
+   */
+  roles?: string[];
+}
+
+/**
+ * A route's requirement, as it travels through routing-controllers' `@Authorized`
+ * metadata to `jwt.authorizationChecker`.
+ */
+export class JwtRequirement {
+  constructor(readonly options: Readonly<JwtRequiredOptions>) {}
+
+  /**
+   * The requirement of one route from everything `@Authorized` collected for it:
+   * class-level entries first, then the method's. The last `JwtRequirement`
+   * wins (a method's decorator overrides its class's); role names given to plain
+   * `@Authorized('admin')` add up, and all of them are required.
+   */
+  static fromAuthorizedRoles(entries: readonly unknown[]): { options: Readonly<JwtRequiredOptions>; roles: readonly string[] } {
+    let options: Readonly<JwtRequiredOptions> = {};
+    const roles: string[] = [];
+    for (const entry of entries) {
+      if (entry instanceof JwtRequirement) options = entry.options;
+      else if (typeof entry === 'string') roles.push(entry);
+      else throw new TypeError(`@Authorized() takes role names with routing-controllers-jwt-extended; got ${typeof entry}`);
+    }
+    return { options, roles: [...roles, ...(options.roles ?? [])] };
+  }
+}
