@@ -1,3 +1,4 @@
+import { createHmac, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createKoaServer, type RoutingControllersOptions } from 'routing-controllers';
@@ -41,4 +42,16 @@ export async function startServer(
 /** base64url of a JSON value, for hand-built tokens. */
 export function b64(value: unknown): string {
   return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}
+
+/** Signs `header.payload` with HMAC by hand: the way to build tokens no library would. */
+export function hmacToken(header: unknown, payload: unknown, secret: string | Buffer = SECRET, hash = 'sha256'): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${createHmac(hash, secret).update(input).digest('base64url')}`;
+}
+
+/** Claims of a valid access token for `sub`, to be varied by a test. */
+export function accessClaims(sub = 'alice', overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const iat = Math.floor(Date.now() / 1000);
+  return { fresh: false, iat, jti: randomUUID(), type: 'access', sub, nbf: iat, exp: iat + 900, ...overrides };
 }

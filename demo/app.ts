@@ -1,0 +1,27 @@
+import 'reflect-metadata';
+import { createKoaServer, useContainer } from 'routing-controllers';
+import { Container } from 'typedi';
+import type Koa from 'koa';
+import { JwtManager, type JwtConfig } from '../src';
+import { AccountController, AuthController } from './controllers';
+import { UserStore } from './users';
+
+/** The demo API on embedded defaults: a user `test` with password `test`, users in memory. */
+export async function createDemoApp(config: JwtConfig): Promise<Koa> {
+  const jwt = new JwtManager(config);
+  const users = new UserStore();
+  await users.add('test', 'test');
+
+  useContainer(Container);
+  jwt.provideTo(Container);
+  Container.set(UserStore, users);
+
+  return createKoaServer({
+    controllers: [AuthController, AccountController],
+    authorizationChecker: jwt.authorizationChecker,
+    currentUserChecker: jwt.currentUserChecker,
+    development: false,
+    // Validation errors must not echo the submitted body: it holds the password.
+    validation: { validationError: { target: false, value: false } },
+  }) as Koa;
+}

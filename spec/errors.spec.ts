@@ -1,0 +1,141 @@
+import { request } from 'node:http';
+import { expect } from 'chai';
+import { Controller, Get, JsonController, Post } from 'routing-controllers';
+import {
+  CurrentIdentity, FreshJwtRequired, JwtRefreshTokenRequired, JwtRequired,
+} from '../src';
+import { accessClaims, hmacToken, SECRET, startServer, type TestServer } from './helpers';
+
+@JsonController('/json')
+class JsonRoutes {
+  @Get('/access') @JwtRequired() access(@CurrentIdentity() id: string) { return { id }; }
+  @Post('/refresh') @JwtRefreshTokenRequired() refresh(@CurrentIdentity() id: string) { return { id }; }
+  @Post('/fresh') @FreshJwtRequired() fresh(@CurrentIdentity() id: string) { return { id }; }
+  @Get('/admin') @JwtRequired({ roles: ['admin'] }) admin(@CurrentIdentity() id: string) { return { id }; }
+}
+
+// A plain (text) controller: routing-controllers would render errors as text,
+// with a stack in development mode. Ours must still be the contract's JSON.
+@Controller('/text')
+class TextRoutes {
+  @Get('/access') @JwtRequired() access(@CurrentIdentity() id: string) { return `hello ${id}`; }
+  @Post('/refresh') @JwtRefreshTokenRequired() refresh(@CurrentIdentity() id: string) { return `hello ${id}`; }
+  @Post('/fresh') @FreshJwtRequired() fresh(@CurrentIdentity() id: string) { return `hello ${id}`; }
+  @Get('/admin') @JwtRequired({ roles: ['admin'] }) admin(@CurrentIdentity() id: string) { return `hello ${id}`; }
+}
+
+interface Row {
+  situation: string;
+  method: 'get' | 'post';
+  route: string;
+  authorization?: (s: TestServer) => Promise<string>;
+  status: number;
+  msg: string;
+}
+
+const bearer = (token: string) => `Bearer ${token}`;
+const now = () => Math.floor(Date.now() / 1000);
+
+// The contract's error table, row by row (revocation and CSRF rows come with their issues).
+const rows: Row[] = [
+  { situation: 'no token', method: 'get', route: '/access', status: 401, msg: 'Missing Authorization Header' },
+  { situation: 'empty Authorization header', method: 'get', route: '/access', authorization: async () => '  ', status: 401, msg: 'Missing Authorization Header' },
+  { situation: 'Basic credentials', method: 'get', route: '/access', authorization: async () => 'Basic dGVzdDp0ZXN0', status: 401, msg: "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'" },
+  { situation: 'Token scheme', method: 'get', route: '/access', authorization: async (s) => `Token ${await s.jwt.tokens.createAccessToken('a')}`, status: 401, msg: "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'" },
+  { situation: 'Bearer without a token', method: 'get', route: '/access', authorization: async () => 'Bearer', status: 422, msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" },
+  { situation: 'Bearer with two tokens', method: 'get', route: '/access', authorization: async () => 'Bearer a b', status: 422, msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" },
+  { situation: 'two Bearer credentials in one field', method: 'get', route: '/access', authorization: async (s) => `Bearer ${await s.jwt.tokens.createAccessToken('a')}, Bearer x`, status: 422, msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" },
+  { situation: 'expired token', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS256' }, accessClaims('a', { exp: now() - 10 }))), status: 401, msg: 'Token has expired' },
+  { situation: 'bad signature', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS256' }, accessClaims(), `${SECRET}-other`)), status: 422, msg: 'Signature verification failed' },
+  { situation: 'not a JWT', method: 'get', route: '/access', authorization: async () => 'Bearer not-a-jwt', status: 422, msg: 'Not enough segments' },
+  { situation: 'undecodable header', method: 'get', route: '/access', authorization: async () => 'Bearer aGVsbG8.e30.c2ln', status: 422, msg: 'Invalid header string' },
+  { situation: 'algorithm not configured (HS512 on an HS256 app)', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS512' }, accessClaims(), SECRET, 'sha512')), status: 422, msg: 'The specified alg value is not allowed' },
+  { situation: 'alg none', method: 'get', route: '/access', authorization: async () => bearer(`${hmacToken({ alg: 'none' }, accessClaims()).split('.').slice(0, 2).join('.')}.`), status: 422, msg: 'Invalid token encoding' },
+  { situation: 'non-string subject', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS256' }, accessClaims('a', { sub: 42 }))), status: 422, msg: 'Subject must be a string' },
+  { situation: 'missing identity claim', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS256' }, accessClaims('a', { sub: undefined }))), status: 422, msg: 'Missing claim: sub' },
+  { situation: 'future nbf', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS256' }, accessClaims('a', { nbf: now() + 60 }))), status: 422, msg: 'The token is not yet valid (nbf)' },
+  { situation: 'future iat', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS256' }, accessClaims('a', { iat: now() + 86400 }))), status: 422, msg: 'The token is not yet valid (iat)' },
+  { situation: 'exp not a number', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS256' }, accessClaims('a', { exp: 'tomorrow' }))), status: 422, msg: 'Expiration Time claim (exp) must be a number' },
+  { situation: 'unexpected audience', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS256' }, accessClaims('a', { aud: 'someone-else' }))), status: 422, msg: 'Invalid audience' },
+  { situation: 'unknown crit header', method: 'get', route: '/access', authorization: async () => bearer(hmacToken({ alg: 'HS256', crit: ['exp'] }, accessClaims())), status: 422, msg: 'Unsupported critical header parameter' },
+  { situation: 'refresh token on an access route', method: 'get', route: '/access', authorization: async (s) => bearer(await s.jwt.tokens.createRefreshToken('a')), status: 422, msg: 'Only non-refresh tokens are allowed' },
+  { situation: 'access token on a refresh route', method: 'post', route: '/refresh', authorization: async (s) => bearer(await s.jwt.tokens.createAccessToken('a')), status: 422, msg: 'Only refresh tokens are allowed' },
+  { situation: 'non-fresh token on a fresh route', method: 'post', route: '/fresh', authorization: async (s) => bearer(await s.jwt.tokens.createAccessToken('a')), status: 401, msg: 'Fresh token required' },
+  { situation: 'freshness window passed', method: 'post', route: '/fresh', authorization: async () => bearer(hmacToken({ alg: 'HS256' }, accessClaims('a', { fresh: now() - 1 }))), status: 401, msg: 'Fresh token required' },
+  { situation: 'required role missing', method: 'get', route: '/admin', authorization: async (s) => bearer(await s.jwt.tokens.createAccessToken('a', { additionalClaims: { roles: ['user'] } })), status: 403, msg: 'Missing required role: admin' },
+];
+
+describe('error table', () => {
+  let server: TestServer;
+  before(async () => { server = await startServer([JsonRoutes, TextRoutes], { secretKey: SECRET }, { development: true }); });
+  after(() => server.close());
+
+  for (const prefix of ['/json', '/text']) {
+    describe(`on a ${prefix === '/json' ? 'JSON' : 'plain (text)'} controller`, () => {
+      for (const row of rows) {
+        it(`${row.situation} → ${row.status} ${row.msg}`, async () => {
+          const authorization = row.authorization ? await row.authorization(server) : undefined;
+          let req = server.request[row.method](`${prefix}${row.route}?secret=query-${SECRET}`);
+          if (authorization !== undefined) req = req.set('Authorization', authorization);
+          const res = await req;
+          expect(res.status).to.equal(row.status);
+          expect(res.headers['content-type']).to.match(/^application\/json/);
+          expect(res.body).to.deep.equal({ msg: row.msg });
+          if (row.status === 401) expect(res.headers['www-authenticate']).to.equal('Bearer');
+          else expect(res.headers).not.to.have.property('www-authenticate');
+          // Nothing of the request, the secret or a stack comes back.
+          expect(res.text).not.to.contain(SECRET.slice(0, 20));
+          expect(res.text).not.to.contain('    at ');
+          if (authorization && authorization.length > 20) expect(res.text).not.to.contain(authorization.slice(7, 40));
+        });
+      }
+    });
+  }
+
+  it('accepts the scheme in any case (RFC 7235)', async () => {
+    const token = await server.jwt.tokens.createAccessToken('alice');
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const res = await server.request.get('/json/access').set('Authorization', `${scheme} ${token}`).expect(200);
+      expect(res.body).to.deep.equal({ id: 'alice' });
+    }
+  });
+
+  it('picks the Bearer credential out of a comma-separated field', async () => {
+    const token = await server.jwt.tokens.createAccessToken('alice');
+    await server.request.get('/json/access').set('Authorization', `Basic dGVzdDp0ZXN0, Bearer ${token}`).expect(200);
+  });
+
+  it('refuses two Authorization header lines instead of reading the first', async () => {
+    const token = await server.jwt.tokens.createAccessToken('alice');
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL('/json/access', server.url);
+      const req = request({
+        host: url.hostname, port: url.port, path: url.pathname,
+        // Raw header list: Node adds no Host of its own to it.
+        headers: [['Host', url.host], ['Authorization', `Bearer ${token}`], ['Authorization', 'Bearer other']].flat(),
+      }, (r) => {
+        let body = '';
+        r.on('data', (c) => { body += c; }).on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on('error', reject).end();
+    });
+    expect(res.status).to.equal(422);
+    expect(JSON.parse(res.body)).to.deep.equal({ msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" });
+  });
+
+  it('uses the configured errorMessageKey', async () => {
+    const custom = await startServer([JsonRoutes], { secretKey: SECRET, errorMessageKey: 'error' });
+    try {
+      const res = await custom.request.get('/json/access').expect(401);
+      expect(res.body).to.deep.equal({ error: 'Missing Authorization Header' });
+    } finally {
+      await custom.close();
+    }
+  });
+
+  it('answers a 100 KB header with a 4xx, never a 5xx', async () => {
+    const huge = `Bearer ${'a'.repeat(50_000)}.${'b'.repeat(50_000)}.c`;
+    const res = await server.request.get('/json/access').set('Authorization', huge);
+    expect(res.status).to.be.within(400, 499);
+  });
+});
