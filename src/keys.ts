@@ -48,7 +48,7 @@ export class KeySet {
     readonly decodeAlgorithms: readonly Algorithm[],
     config: KeyConfig,
   ) {
-    const used = [algorithm, ...decodeAlgorithms];
+    const used = [...new Set([algorithm, ...decodeAlgorithms])];
     if (used.some(isHmac)) {
       this.secret = toSecretKey(config.secretKey, used.filter(isHmac), config.allowWeakSecret);
     }
@@ -61,7 +61,7 @@ export class KeySet {
         throw new Error(`JwtManager: algorithm ${algorithm} signs with a private key; set \`privateKey\` (a PEM string or KeyObject)`);
       }
       if (!this.publicKey) {
-        throw new Error(`JwtManager: ${asymmetric.join(', ')} verify with a public key; set \`publicKey\` or \`privateKey\``);
+        throw new Error(`JwtManager: verifying ${asymmetric.join(', ')} requires a public key; set \`publicKey\` or \`privateKey\``);
       }
       for (const alg of asymmetric) assertFits(this.publicKey, alg);
       if (this.privateKey && !isHmac(algorithm)) assertFits(this.privateKey, algorithm);
@@ -102,7 +102,7 @@ function toSecretKey(secret: KeyMaterial | undefined, algorithms: Algorithm[], a
   const needed = Math.max(...algorithms.map((alg) => Number(alg.slice(2)) / 8));
   const size = key.symmetricKeySize ?? 0;
   if (size < needed && !allowWeak) {
-    throw new Error(`JwtManager: \`secretKey\` is ${size} bytes; ${algorithms.join(', ')} need at least ${needed} (RFC 7518 §3.2). Use a longer random secret, or set \`allowWeakSecret: true\` for tests`);
+    throw new Error(`JwtManager: \`secretKey\` is ${size} bytes; ${algorithms.join(', ')} requires at least ${needed} (RFC 7518 §3.2). Use a longer random secret, or set \`allowWeakSecret: true\` for tests`);
   }
   return key;
 }

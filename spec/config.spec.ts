@@ -1,0 +1,82 @@
+import { generateKeyPairSync, createSecretKey } from 'node:crypto';
+import { expect } from 'chai';
+import { JwtManager, type JwtConfig } from '../src';
+import { SECRET } from './helpers';
+
+const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
+const p256 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const p384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+const pem = (key: import('node:crypto').KeyObject) => key.export({ type: key.type === 'private' ? 'pkcs8' : 'spki', format: 'pem' }) as string;
+
+function fails(config: unknown, message: RegExp): void {
+  expect(() => new JwtManager(config as JwtConfig)).to.throw(message);
+}
+
+describe('configuration', () => {
+  it('requires a secret for HS algorithms', () => {
+    fails({}, /`secretKey` is required for HS256/);
+    fails({ secretKey: '' }, /`secretKey` is required/);
+  });
+
+  it('refuses secrets shorter than the hash (RFC 7518 §3.2) unless allowWeakSecret', () => {
+    fails({ secretKey: 'super-secret' }, /12 bytes; HS256 requires at least 32/);
+    fails({ secretKey: 'x'.repeat(31) }, /at least 32/);
+    fails({ secretKey: 'x'.repeat(40), algorithm: 'HS384' }, /at least 48/);
+    fails({ secretKey: 'x'.repeat(60), algorithm: 'HS512' }, /at least 64/);
+    expect(() => new JwtManager({ secretKey: 'x'.repeat(32) })).not.to.throw();
+    expect(() => new JwtManager({ secretKey: 'super-secret', allowWeakSecret: true })).not.to.throw();
+  });
+
+  it('counts bytes, not characters', () => {
+    // 16 characters, 32 bytes in UTF-8.
+    expect(() => new JwtManager({ secretKey: 'é'.repeat(16) })).not.to.throw();
+  });
+
+  it('accepts a secret KeyObject and refuses an asymmetric one as secret', () => {
+    expect(() => new JwtManager({ secretKey: createSecretKey(Buffer.alloc(32, 7)) })).not.to.throw();
+    fails({ secretKey: rsa2048.publicKey }, /must be a secret KeyObject, got a public key/);
+  });
+
+  it('refuses a PEM key as HMAC secret (the algorithm-confusion setup)', () => {
+    fails({ secretKey: pem(rsa2048.publicKey) }, /looks like a PEM key/);
+  });
+
+  it('refuses unknown algorithms, naming the known ones', () => {
+    fails({ secretKey: SECRET, algorithm: 'HS257' }, /unknown algorithm "HS257"; use one of HS256, .*ES512/);
+    fails({ secretKey: SECRET, algorithm: 'none' }, /unknown algorithm "none"/);
+    fails({ secretKey: SECRET, decodeAlgorithms: ['EdDSA'] }, /unknown algorithm "EdDSA"/);
+    fails({ secretKey: SECRET, decodeAlgorithms: [] }, /at least one algorithm/);
+  });
+
+  it('refuses keys that do not fit the algorithm', () => {
+    fails({ algorithm: 'RS256' }, /RS256 signs with a private key; set `privateKey`/);
+    fails({ algorithm: 'RS256', privateKey: pem(p256.privateKey) }, /RS256 needs an RSA key, got a ec key/);
+    fails({ algorithm: 'ES256', privateKey: pem(rsa2048.privateKey) }, /ES256 needs an EC key on curve prime256v1, got a rsa key/);
+    fails({ algorithm: 'ES256', privateKey: pem(p384.privateKey) }, /ES256 needs an EC key on curve prime256v1, got a ec key on secp384r1/);
+    fails({ algorithm: 'RS256', privateKey: rsa1024.privateKey }, /at least 2048 bits, got 1024/);
+    fails({ algorithm: 'RS256', privateKey: 'not a pem' }, /`privateKey` is not a readable private key/);
+    fails({ algorithm: 'RS256', privateKey: rsa2048.publicKey }, /must be a private key, got a public key/);
+    fails({ algorithm: 'RS256', privateKey: rsa2048.privateKey, publicKey: p256.publicKey }, /RS256 needs an RSA key/);
+  });
+
+  it('accepts fitting asymmetric keys as PEM or KeyObject, and verify-only configs', () => {
+    expect(() => new JwtManager({ algorithm: 'RS256', privateKey: pem(rsa2048.privateKey) })).not.to.throw();
+    expect(() => new JwtManager({ algorithm: 'PS256', privateKey: rsa2048.privateKey, publicKey: pem(rsa2048.publicKey) })).not.to.throw();
+    expect(() => new JwtManager({ algorithm: 'ES384', privateKey: p384.privateKey })).not.to.throw();
+    expect(() => new JwtManager({ algorithm: 'HS256', secretKey: SECRET, decodeAlgorithms: ['RS256'], publicKey: rsa2048.publicKey })).not.to.throw();
+    fails({ algorithm: 'HS256', secretKey: SECRET, decodeAlgorithms: ['RS256'] }, /verifying RS256 requires a public key/);
+  });
+
+  it('checks durations, names and locations', () => {
+    fails({ secretKey: SECRET, accessTokenExpires: 'soon' }, /`accessTokenExpires`: "soon" is not a duration/);
+    fails({ secretKey: SECRET, refreshTokenExpires: -5 }, /`refreshTokenExpires`: a duration must be/);
+    fails({ secretKey: SECRET, accessTokenExpires: 0 }, /longer than 0 s, or `false`/);
+    fails({ secretKey: SECRET, leeway: 'a while' }, /`leeway`/);
+    fails({ secretKey: SECRET, tokenLocation: ['carrier-pigeon'] }, /`tokenLocation` must list one or more of headers/);
+    fails({ secretKey: SECRET, headerName: 'Bad Header' }, /not a valid HTTP header name/);
+    fails({ secretKey: SECRET, identityClaim: '' }, /`identityClaim` must be a non-empty string/);
+    fails(undefined, /expected a configuration object/);
+    expect(() => new JwtManager({ secretKey: SECRET, accessTokenExpires: false, refreshTokenExpires: '2 weeks', leeway: '30s' })).not.to.throw();
+  });
+});

@@ -1,0 +1,187 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { expect } from 'chai';
+import { decodeProtectedHeader, importSPKI, jwtVerify, SignJWT, exportSPKI } from 'jose';
+import { JwtDecodeError, JwtManager, ExpiredTokenError, type JwtClaims } from '../src';
+import { SECRET } from './helpers';
+
+const secret = new TextEncoder().encode(SECRET);
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function payloadOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+}
+
+describe('tokens', () => {
+  const jwt = new JwtManager({ secretKey: SECRET });
+
+  describe('claim layout (Flask-JWT-Extended 4)', () => {
+    it('access token: fresh, iat, jti, type, sub, nbf, exp in that order', async () => {
+      const before = nowSeconds();
+      const claims = payloadOf(await jwt.tokens.createAccessToken('alice'));
+      expect(Object.keys(claims)).to.deep.equal(['fresh', 'iat', 'jti', 'type', 'sub', 'nbf', 'exp']);
+      expect(claims).to.include({ fresh: false, type: 'access', sub: 'alice' });
+      expect(claims.iat).to.be.within(before, nowSeconds());
+      expect(claims.nbf).to.equal(claims.iat);
+      expect(claims.exp).to.equal((claims.iat as number) + 15 * 60);
+      expect(claims.jti).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    });
+
+    it('refresh token: never fresh, 30 days by default', async () => {
+      const claims = payloadOf(await jwt.tokens.createRefreshToken('alice'));
+      expect(claims).to.include({ fresh: false, type: 'refresh', sub: 'alice' });
+      expect(claims.exp).to.equal((claims.iat as number) + 30 * 86400);
+    });
+
+    it('header: alg HS256, typ JWT', async () => {
+      expect(decodeProtectedHeader(await jwt.tokens.createAccessToken('alice'))).to.deep.equal({ alg: 'HS256', typ: 'JWT' });
+    });
+
+    it('stringifies numeric identities and refuses objects', async () => {
+      expect(payloadOf(await jwt.tokens.createAccessToken(42)).sub).to.equal('42');
+      let error: unknown;
+      await jwt.tokens.createAccessToken({ id: 1 } as unknown as string).catch((e: unknown) => { error = e; });
+      expect(error).to.be.instanceOf(TypeError).with.property('message').that.matches(/string or a finite number/);
+    });
+
+    it('every jti is different', async () => {
+      const jtis = new Set(await Promise.all(Array.from({ length: 50 }, async () => payloadOf(await jwt.tokens.createAccessToken('a')).jti)));
+      expect(jtis.size).to.equal(50);
+    });
+
+    it('honours identityClaim, encodeNbf, encodeAudience, encodeIssuer and configured lifetimes', async () => {
+      const custom = new JwtManager({
+        secretKey: SECRET, identityClaim: 'identity', encodeNbf: false, encodeAudience: 'api', encodeIssuer: 'https://auth.example',
+        decodeAudience: 'api', decodeIssuer: 'https://auth.example', accessTokenExpires: '1h', refreshTokenExpires: false,
+      });
+      const access = payloadOf(await custom.tokens.createAccessToken('alice'));
+      expect(access).to.include({ identity: 'alice', aud: 'api', iss: 'https://auth.example' });
+      expect(access).not.to.have.any.keys('sub', 'nbf');
+      expect(access.exp).to.equal((access.iat as number) + 3600);
+      const refresh = payloadOf(await custom.tokens.createRefreshToken('alice'));
+      expect(refresh).not.to.have.property('exp');
+      expect(await custom.tokens.decodeToken(await custom.tokens.createAccessToken('bob'))).to.include({ identity: 'bob' });
+    });
+  });
+
+  describe('options', () => {
+    it('fresh: true, a span, or a Date', async () => {
+      expect(payloadOf(await jwt.tokens.createAccessToken('a', { fresh: true })).fresh).to.equal(true);
+      const span = payloadOf(await jwt.tokens.createAccessToken('a', { fresh: '10m' }));
+      expect(span.fresh).to.equal((span.iat as number) + 600);
+      expect(payloadOf(await jwt.tokens.createAccessToken('a', { fresh: 300 })).fresh).to.be.within(nowSeconds() + 299, nowSeconds() + 300);
+      expect(payloadOf(await jwt.tokens.createAccessToken('a', { fresh: new Date(2_000_000_000_000) })).fresh).to.equal(2_000_000_000);
+    });
+
+    it('expiresIn: seconds, ms-style strings, false', async () => {
+      const a = payloadOf(await jwt.tokens.createAccessToken('a', { expiresIn: 60 }));
+      expect((a.exp as number) - (a.iat as number)).to.equal(60);
+      const b = payloadOf(await jwt.tokens.createRefreshToken('a', { expiresIn: '2h' }));
+      expect((b.exp as number) - (b.iat as number)).to.equal(7200);
+      expect(payloadOf(await jwt.tokens.createAccessToken('a', { expiresIn: false }))).not.to.have.property('exp');
+      let error: unknown;
+      await jwt.tokens.createAccessToken('a', { expiresIn: 'later' }).catch((e: unknown) => { error = e; });
+      expect(error).to.be.instanceOf(TypeError);
+    });
+
+    it('additionalClaims and additionalHeaders, but not over the reserved ones', async () => {
+      const token = await jwt.tokens.createAccessToken('a', { additionalClaims: { roles: ['admin'], aud: 'x' }, additionalHeaders: { kid: 'k1' } });
+      expect(payloadOf(token)).to.deep.include({ roles: ['admin'], aud: 'x' });
+      expect(decodeProtectedHeader(token)).to.deep.equal({ alg: 'HS256', typ: 'JWT', kid: 'k1' });
+      for (const claim of ['type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'sub']) {
+        let error: unknown;
+        await jwt.tokens.createAccessToken('a', { additionalClaims: { [claim]: 'x' } }).catch((e: unknown) => { error = e; });
+        expect(error, claim).to.be.instanceOf(TypeError).with.property('message').that.contains(`"${claim}"`);
+      }
+      let error: unknown;
+      await jwt.tokens.createAccessToken('a', { additionalHeaders: { alg: 'none' } }).catch((e: unknown) => { error = e; });
+      expect(error).to.be.instanceOf(TypeError);
+    });
+  });
+
+  describe('decodeToken', () => {
+    it('returns the claims of a valid token', async () => {
+      const claims: JwtClaims = await jwt.tokens.decodeToken(await jwt.tokens.createRefreshToken('alice'));
+      expect(claims).to.include({ sub: 'alice', type: 'refresh', fresh: false });
+    });
+
+    it('rejects an expired token, unless allowExpired', async () => {
+      const expired = await new SignJWT({ type: 'access', fresh: false, sub: 'alice' }).setProtectedHeader({ alg: 'HS256' })
+        .setIssuedAt(nowSeconds() - 100).setExpirationTime(nowSeconds() - 50).sign(secret);
+      let error: unknown;
+      await jwt.tokens.decodeToken(expired).catch((e: unknown) => { error = e; });
+      expect(error).to.be.instanceOf(ExpiredTokenError).with.property('code', 'ERR_JWT_EXPIRED');
+      expect(await jwt.tokens.decodeToken(expired, { allowExpired: true })).to.include({ sub: 'alice' });
+    });
+
+    it('rejects garbage with a JwtDecodeError', async () => {
+      for (const garbage of ['', 'a', 'a.b', 'a.b.c.d', '....', 'e30.e30.', '%%.%%.%%']) {
+        let error: unknown;
+        await jwt.tokens.decodeToken(garbage).catch((e: unknown) => { error = e; });
+        expect(error, garbage).to.be.instanceOf(JwtDecodeError).with.property('status', 422);
+      }
+    });
+
+    it('honours leeway on exp, nbf and iat', async () => {
+      const lenient = new JwtManager({ secretKey: SECRET, leeway: 60 });
+      const t = nowSeconds();
+      const token = await new SignJWT({ sub: 'a', iat: t + 30, nbf: t + 30, exp: t - 30 }).setProtectedHeader({ alg: 'HS256' }).sign(secret);
+      expect(await lenient.tokens.decodeToken(token)).to.include({ sub: 'a' });
+      let error: unknown;
+      await jwt.tokens.decodeToken(token).catch((e: unknown) => { error = e; });
+      expect(error).to.be.instanceOf(ExpiredTokenError);
+    });
+
+    it('checks audience and issuer when configured, without echoing the expected value', async () => {
+      const strict = new JwtManager({ secretKey: SECRET, decodeAudience: ['api', 'admin-api'], decodeIssuer: 'https://auth.example' });
+      const mint = (claims: Record<string, unknown>) => new SignJWT({ sub: 'a', ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secret);
+      expect(await strict.tokens.decodeToken(await mint({ aud: ['other', 'admin-api'], iss: 'https://auth.example' }))).to.include({ sub: 'a' });
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ iss: 'https://auth.example' }, 'Token is missing the "aud" claim'],
+        [{ aud: 'other', iss: 'https://auth.example' }, 'Invalid audience'],
+        [{ aud: 'api' }, 'Token is missing the "iss" claim'],
+        [{ aud: 'api', iss: 'https://evil.example' }, 'Invalid issuer'],
+      ];
+      for (const [claims, message] of cases) {
+        let error: unknown;
+        await strict.tokens.decodeToken(await mint(claims)).catch((e: unknown) => { error = e; });
+        expect(error).to.be.instanceOf(JwtDecodeError).with.property('message', message);
+      }
+    });
+  });
+
+  describe('interoperability with a second JOSE implementation (jose)', () => {
+    it('our HS256 tokens verify with jose', async () => {
+      const { payload, protectedHeader } = await jwtVerify(await jwt.tokens.createAccessToken('alice', { fresh: true }), secret, { algorithms: ['HS256'] });
+      expect(protectedHeader.alg).to.equal('HS256');
+      expect(payload).to.include({ sub: 'alice', type: 'access', fresh: true });
+    });
+
+    it('a token minted by jose with the same claims and secret is accepted', async () => {
+      const token = await new SignJWT({ fresh: false, type: 'refresh', jti: 'j-1' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject('alice').setIssuedAt().setNotBefore('0s').setExpirationTime('5m').sign(secret);
+      expect(await jwt.tokens.decodeToken(token)).to.include({ sub: 'alice', type: 'refresh', jti: 'j-1' });
+    });
+
+    it('a minimal token (no type, no fresh) counts as a non-fresh access token, as in Flask-JWT-Extended', async () => {
+      const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('5m').sign(secret);
+      expect(await jwt.tokens.decodeToken(token)).to.include({ sub: 'alice', type: 'access', fresh: false });
+    });
+
+    for (const [alg, options] of [
+      ['RS256', { type: 'rsa', modulusLength: 2048 }], ['PS384', { type: 'rsa', modulusLength: 2048 }],
+      ['ES256', { type: 'ec', namedCurve: 'prime256v1' }], ['ES512', { type: 'ec', namedCurve: 'secp521r1' }],
+    ] as const) {
+      it(`${alg}: ours verify with jose, jose's verify with ours`, async () => {
+        const { privateKey, publicKey } = options.type === 'rsa'
+          ? generateKeyPairSync('rsa', { modulusLength: options.modulusLength })
+          : generateKeyPairSync('ec', { namedCurve: options.namedCurve });
+        const manager = new JwtManager({ algorithm: alg, privateKey });
+        const joseKey = await importSPKI(await exportSPKI(publicKey), alg);
+        const { payload } = await jwtVerify(await manager.tokens.createAccessToken('alice'), joseKey, { algorithms: [alg] });
+        expect(payload).to.include({ sub: 'alice', type: 'access' });
+        const theirs = await new SignJWT({ type: 'access' }).setProtectedHeader({ alg }).setSubject('bob').setExpirationTime('5m').sign(privateKey);
+        expect(await manager.tokens.decodeToken(theirs)).to.include({ sub: 'bob' });
+      });
+    }
+  });
+});
