@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import supertest from 'supertest';
+import { JwtManager } from '../src';
+import { SECRET } from './helpers';
+
+/** Starts the demo exactly as `npm start` does, on an ephemeral port; resolves once it prints its URL. */
+async function startDemo(env: Record<string, string>): Promise<{ url: string; stderr: () => string; child: ChildProcess }> {
+  const { JWT_SECRET_KEY: _unset, ...inherited } = process.env;
+  const child = spawn(process.execPath, [join(__dirname, '..', 'demo', 'main.js')], {
+    env: { ...inherited, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk; });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
+  });
+  expect(stdout).to.contain(`curl -s -X POST ${url}/login`);
+  return { url, stderr: () => stderr, child };
+}
+
+describe('demo API, end to end', function () {
+  this.timeout(20_000);
+  let demo: Awaited<ReturnType<typeof startDemo>>;
+  let request: ReturnType<typeof supertest>;
+
+  before(async () => {
+    demo = await startDemo({});
+    request = supertest(demo.url);
+  });
+  after(async () => {
+    demo.child.kill();
+    await once(demo.child, 'exit');
+  });
+
+  it('warns that it generated a secret', () => {
+    expect(demo.stderr()).to.match(/WARNING: JWT_SECRET_KEY is not set/);
+  });
+
+  it('validates the login body with class-validator, without echoing it', async () => {
+    const res = await request.post('/login').send({ username: 'test', password: 42 }).expect(400);
+    expect(JSON.stringify(res.body)).to.contain('password must be a string');
+    expect(JSON.stringify(res.body)).not.to.contain('"value"');
+    expect(JSON.stringify(res.body)).not.to.contain('"target"');
+  });
+
+  it('refuses bad credentials', async () => {
+    await request.post('/login').send({ username: 'test', password: 'wrong' }).expect(401);
+    await request.post('/login').send({ username: 'nobody', password: 'test' }).expect(401);
+  });
+
+  it('logs in, refreshes, guards fresh and optional routes, changes the password', async () => {
+    const { access_token: access, refresh_token: refresh } = (await request.post('/login').send({ username: 'test', password: 'test' }).expect(200)).body;
+    const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+    expect((await request.get('/protected').set(bearer(access)).expect(200)).body).to.deep.equal({ logged_in_as: 'test' });
+    await request.get('/protected').expect(401);
+    expect((await request.get('/protected').set(bearer(refresh)).expect(422)).body).to.deep.equal({ msg: 'Only non-refresh tokens are allowed' });
+
+    const refreshed = (await request.post('/refresh').set(bearer(refresh)).expect(200)).body.access_token as string;
+    await request.get('/protected').set(bearer(refreshed)).expect(200);
+    await request.post('/refresh').set(bearer(access)).expect(422);
+
+    // A refreshed token is not fresh: the password change needs the password again.
+    expect((await request.post('/change-password').set(bearer(refreshed)).send({ newPassword: 'correct horse' }).expect(401)).body)
+      .to.deep.equal({ msg: 'Fresh token required' });
+    const fresh = (await request.post('/fresh-login').send({ username: 'test', password: 'test' }).expect(200)).body.access_token as string;
+    await request.post('/change-password').set(bearer(fresh)).send({ newPassword: 'short' }).expect(400);
+    await request.post('/change-password').set(bearer(fresh)).send({ newPassword: 'correct horse' }).expect(200);
+    await request.post('/login').send({ username: 'test', password: 'test' }).expect(401);
+    await request.post('/login').send({ username: 'test', password: 'correct horse' }).expect(200);
+
+    expect((await request.get('/optional').expect(200)).body).to.deep.equal({ msg: 'Hello, anonymous' });
+    expect((await request.get('/optional').set(bearer(access)).expect(200)).body).to.include({ logged_in_as: 'test' });
+  });
+
+  it('uses JWT_SECRET_KEY when set: tokens from the same secret are accepted, no warning', async () => {
+    const withSecret = await startDemo({ JWT_SECRET_KEY: SECRET });
+    try {
+      expect(withSecret.stderr()).not.to.contain('WARNING');
+      const token = await new JwtManager({ secretKey: SECRET }).tokens.createAccessToken('someone');
+      const res = await supertest(withSecret.url).get('/protected').set('Authorization', `Bearer ${token}`).expect(200);
+      expect(res.body).to.deep.equal({ logged_in_as: 'someone' });
+    } finally {
+      withSecret.child.kill();
+      await once(withSecret.child, 'exit');
+    }
+  });
+});
