@@ -1,11 +1,17 @@
+import type { JwtClaims, JwtHeader } from './claims';
 import { toSeconds, type Duration } from './duration';
-import { ALGORITHMS, isAlgorithm, KeySet, type Algorithm, type KeyMaterial } from './keys';
+import type { ErrorCallbacks } from './responses';
+import { KeyStore, type Algorithm, type DecodeKeyLoader, type EncodeKeyLoader, type KeyMaterial, type RingKey } from './keys';
+
+/** What a token can be issued for: a string, or a number (stored as its decimal string). */
+export type Identity = string | number;
 
 /**
  * Configuration of a {@link JwtManager}: Flask-JWT-Extended's settings in camelCase.
- * Only the key (`secretKey`, or `privateKey`/`publicKey`) is required.
+ * Only the key (`secretKey`, `privateKey`/`publicKey`, a key ring, or key loaders) is required.
+ * `User` is what tokens may be created for besides an identity, given a `userIdentityLoader`.
  */
-export interface JwtConfig {
+export interface JwtConfig<User = never> {
   /** HMAC secret for the HS algorithms; at least as many bytes as the hash (32 for HS256). */
   secretKey?: KeyMaterial;
   /** Accept a secret shorter than RFC 7518 allows. Meant for tests only. Default `false`. */
@@ -46,6 +52,40 @@ export interface JwtConfig {
   decodeIssuer?: string;
   /** Claim holding the roles that `@JwtRequired({ roles })` and `@Authorized('role')` check. Default `'roles'`. */
   rolesClaim?: string;
+
+  /**
+   * A key ring for rotation, replacing `algorithm`, `secretKey`, `privateKey`, `publicKey`:
+   * the first key signs (and its `kid` goes in the token header), every key verifies
+   * the tokens naming its `kid`.
+   */
+  keys?: RingKey[];
+  /** Chooses the signing key per token, for keys kept elsewhere (may be async). */
+  encodeKeyLoader?: EncodeKeyLoader;
+  /** Chooses the verification key per token from its header and unverified claims (may be async). */
+  decodeKeyLoader?: DecodeKeyLoader;
+
+  /** Maps a user object given to `createAccessToken`/`createRefreshToken` to its identity. */
+  userIdentityLoader?: (user: User) => Identity | Promise<Identity>;
+  /** Claims added to every new token, from what the token is created for (may be async). */
+  additionalClaimsLoader?: (identity: Identity | User) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** Header parameters added to every new token (may be async). */
+  additionalHeadersLoader?: (identity: Identity | User) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  /**
+   * Loads the user of a verified token, for `@CurrentUser()`. Returning `null` or
+   * `undefined` refuses the request: 401 `Error loading the user <identity>`.
+   */
+  userLookupLoader?: (header: JwtHeader, claims: JwtClaims) => unknown;
+  /** Last word on a verified token's claims; `false` refuses: 400 `User claims verification failed`. */
+  tokenVerificationLoader?: (header: JwtHeader, claims: JwtClaims) => boolean | Promise<boolean>;
+
+  /** Re-shapes error responses, per kind of failure. */
+  errorCallbacks?: ErrorCallbacks;
+  /**
+   * Answer every token problem RFC 6750's way instead of Flask-JWT-Extended's 422:
+   * 401 with `WWW-Authenticate: Bearer error="invalid_token"`, 400 `invalid_request`
+   * for a malformed header, 403 `insufficient_scope` for a missing role. Default `false`.
+   */
+  rfc6750Errors?: boolean;
 }
 
 /** Places a token can be read from. */
@@ -53,7 +93,7 @@ export type TokenLocation = 'headers';
 
 /** The configuration with every default filled in and every value checked. */
 export interface ResolvedConfig {
-  readonly keys: KeySet;
+  readonly keys: KeyStore;
   readonly accessTokenExpires: number | false;
   readonly refreshTokenExpires: number | false;
   readonly identityClaim: string;
@@ -68,24 +108,22 @@ export interface ResolvedConfig {
   readonly encodeIssuer?: string;
   readonly decodeIssuer?: string;
   readonly rolesClaim: string;
+  readonly userIdentityLoader?: (user: never) => Identity | Promise<Identity>;
+  readonly additionalClaimsLoader?: (identity: unknown) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  readonly additionalHeadersLoader?: (identity: unknown) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  readonly userLookupLoader?: (header: JwtHeader, claims: JwtClaims) => unknown;
+  readonly tokenVerificationLoader?: (header: JwtHeader, claims: JwtClaims) => boolean | Promise<boolean>;
+  readonly errorCallbacks: ErrorCallbacks;
+  readonly rfc6750Errors: boolean;
 }
 
 const LOCATIONS: readonly TokenLocation[] = ['headers'];
 
 /** Checks `config` and fills in defaults; throws an `Error` saying what to fix. */
-export function resolveConfig(config: JwtConfig): ResolvedConfig {
+export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
   if (typeof config !== 'object' || config === null) {
     throw new TypeError('JwtManager: expected a configuration object, e.g. new JwtManager({ secretKey })');
   }
-  const algorithm = config.algorithm ?? 'HS256';
-  const decodeAlgorithms = config.decodeAlgorithms ?? [algorithm];
-  for (const alg of [algorithm, ...decodeAlgorithms]) {
-    if (!isAlgorithm(alg)) {
-      throw new Error(`JwtManager: unknown algorithm ${JSON.stringify(alg)}; use one of ${ALGORITHMS.join(', ')}`);
-    }
-  }
-  if (decodeAlgorithms.length === 0) throw new Error('JwtManager: `decodeAlgorithms` must list at least one algorithm');
-
   const tokenLocation = config.tokenLocation ?? ['headers'];
   if (tokenLocation.length === 0 || tokenLocation.some((l) => !LOCATIONS.includes(l))) {
     throw new Error(`JwtManager: \`tokenLocation\` must list one or more of ${LOCATIONS.join(', ')}`);
@@ -98,12 +136,7 @@ export function resolveConfig(config: JwtConfig): ResolvedConfig {
   if (/\s/.test(headerType)) throw new Error('JwtManager: `headerType` is a single word such as "Bearer", or ""');
 
   return {
-    keys: new KeySet(algorithm, decodeAlgorithms, {
-      secretKey: config.secretKey,
-      privateKey: config.privateKey,
-      publicKey: config.publicKey,
-      allowWeakSecret: config.allowWeakSecret ?? false,
-    }),
+    keys: new KeyStore(config),
     accessTokenExpires: expiry(config.accessTokenExpires ?? '15m', 'accessTokenExpires'),
     refreshTokenExpires: expiry(config.refreshTokenExpires ?? '30d', 'refreshTokenExpires'),
     identityClaim: nonEmpty(config.identityClaim ?? 'sub', 'identityClaim'),
@@ -118,6 +151,13 @@ export function resolveConfig(config: JwtConfig): ResolvedConfig {
     encodeIssuer: config.encodeIssuer,
     decodeIssuer: config.decodeIssuer,
     rolesClaim: nonEmpty(config.rolesClaim ?? 'roles', 'rolesClaim'),
+    userIdentityLoader: config.userIdentityLoader as ResolvedConfig['userIdentityLoader'],
+    additionalClaimsLoader: config.additionalClaimsLoader as ResolvedConfig['additionalClaimsLoader'],
+    additionalHeadersLoader: config.additionalHeadersLoader as ResolvedConfig['additionalHeadersLoader'],
+    userLookupLoader: config.userLookupLoader,
+    tokenVerificationLoader: config.tokenVerificationLoader,
+    errorCallbacks: config.errorCallbacks ?? {},
+    rfc6750Errors: config.rfc6750Errors ?? false,
   };
 }
 

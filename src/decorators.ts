@@ -1,5 +1,10 @@
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { validate, type ValidationError } from 'class-validator';
 import { createParamDecorator, getMetadataArgsStorage, type Action } from 'routing-controllers';
-import type { JwtClaims } from './claims';
+import { ClaimsValidationError } from './errors';
+import { rejectRequest } from './manager';
+import type { KoaContextLike } from './request/adapter';
 import { requestState } from './request/state';
 import { JwtRequirement, type JwtRequiredOptions } from './requirement';
 
@@ -38,14 +43,46 @@ export function CurrentIdentity(): ParameterDecorator {
   return paramFromState((ctx) => requestState(ctx)?.identity);
 }
 
-/** Injects the verified token's claims (`undefined` on an optional route without a token). */
+/**
+ * Injects the verified token's claims (`undefined` on an optional route without a token).
+ * On a parameter typed with a class carrying class-validator decorators, the
+ * claims arrive as a validated instance of it; claims that do not fit answer 422.
+ */
 export function CurrentJwt(): ParameterDecorator {
-  return paramFromState((ctx): JwtClaims | undefined => requestState(ctx)?.claims);
+  return (target, method, index) => {
+    const types: unknown[] | undefined = Reflect.getMetadata('design:paramtypes', target, method as string);
+    const type = types?.[index];
+    const read = isClaimsClass(type) ? (ctx: object) => validatedClaims(ctx as KoaContextLike, type) : (ctx: object) => requestState(ctx)?.claims;
+    paramFromState(read)(target, method, index);
+  };
 }
 
 function paramFromState(read: (ctx: object) => unknown): ParameterDecorator {
   const decorator = createParamDecorator({ value: (action: Action) => read(action.context) });
   return (target, method, index) => decorator(target, method as string, index);
+}
+
+const UNTYPED: readonly unknown[] = [Object, Array, String, Number, Boolean, Promise];
+
+function isClaimsClass(type: unknown): type is new () => object {
+  return typeof type === 'function' && !UNTYPED.includes(type);
+}
+
+async function validatedClaims(ctx: KoaContextLike, type: new () => object): Promise<object | undefined> {
+  const claims = requestState(ctx)?.claims;
+  if (claims === undefined) return undefined;
+  const instance = plainToInstance(type, claims);
+  const errors = await validate(instance);
+  if (errors.length > 0) {
+    const error = new ClaimsValidationError(`Invalid claims: ${constraintMessages(errors).join('; ')}`);
+    error.claims = claims;
+    throw await rejectRequest(ctx, error);
+  }
+  return instance;
+}
+
+function constraintMessages(errors: ValidationError[]): string[] {
+  return errors.flatMap((error) => [...Object.values(error.constraints ?? {}), ...constraintMessages(error.children ?? [])]);
 }
 
 const REQUIREMENTS = Symbol('jwt-extended requirements');

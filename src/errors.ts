@@ -1,3 +1,5 @@
+import type { JwtClaims } from './claims';
+
 /**
  * Every way a request can fail authentication, as error classes with stable
  * codes (in the style of `jose`) and the HTTP status Flask-JWT-Extended gives them.
@@ -13,6 +15,9 @@ export const JwtErrorCode = {
   WrongTokenType: 'ERR_JWT_WRONG_TOKEN_TYPE',
   FreshTokenRequired: 'ERR_JWT_FRESH_TOKEN_REQUIRED',
   RoleMissing: 'ERR_JWT_ROLE_MISSING',
+  UserLookup: 'ERR_JWT_USER_LOOKUP',
+  ClaimsVerification: 'ERR_JWT_CLAIMS_VERIFICATION',
+  ClaimsValidation: 'ERR_JWT_CLAIMS_VALIDATION',
 } as const;
 
 export type JwtErrorCode = (typeof JwtErrorCode)[keyof typeof JwtErrorCode];
@@ -23,6 +28,8 @@ export abstract class JwtError extends Error {
   abstract readonly code: JwtErrorCode;
   /** The HTTP status the failure answers with. */
   abstract readonly status: number;
+  /** The token's claims, when the failure came after its signature was verified. */
+  claims?: JwtClaims;
 
   constructor(message: string) {
     super(message);
@@ -62,8 +69,9 @@ export class ExpiredTokenError extends JwtError {
   readonly code = JwtErrorCode.Expired;
   readonly status = 401;
 
-  constructor() {
+  constructor(claims?: JwtClaims) {
     super('Token has expired');
+    this.claims = claims;
   }
 }
 
@@ -87,4 +95,26 @@ export class FreshTokenRequiredError extends JwtError {
 export class RoleMissingError extends JwtError {
   readonly code = JwtErrorCode.RoleMissing;
   readonly status = 403;
+}
+
+/** `userLookupLoader` found no user for the token's identity (401). */
+export class UserLookupError extends JwtError {
+  readonly code = JwtErrorCode.UserLookup;
+  readonly status = 401;
+}
+
+/** `tokenVerificationLoader` refused the token's claims (400). */
+export class ClaimsVerificationError extends JwtError {
+  readonly code = JwtErrorCode.ClaimsVerification;
+  readonly status = 400;
+
+  constructor() {
+    super('User claims verification failed');
+  }
+}
+
+/** The claims do not fit the class a `@CurrentJwt()` parameter is typed with (422). */
+export class ClaimsValidationError extends JwtError {
+  readonly code = JwtErrorCode.ClaimsValidation;
+  readonly status = 422;
 }

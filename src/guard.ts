@@ -1,6 +1,8 @@
 import { now, type JwtClaims } from './claims';
 import type { ResolvedConfig } from './config';
-import { FreshTokenRequiredError, RoleMissingError, WrongTokenTypeError } from './errors';
+import {
+  ClaimsVerificationError, FreshTokenRequiredError, JwtError, RoleMissingError, UserLookupError, WrongTokenTypeError,
+} from './errors';
 import type { RequestAdapter } from './request/adapter';
 import { locateToken } from './request/locations';
 import { setRequestState, type JwtRequestState } from './request/state';
@@ -10,9 +12,10 @@ import { verifyToken } from './verify';
 /**
  * The one path every protected request takes, in Flask-JWT-Extended's order so
  * that the same bad token always gets the same answer: find the token, decode
- * and verify it, check its type, its freshness, its roles; only then record the
- * request's state. Returns `undefined` for an anonymous request on an optional
- * route (and for CORS preflights, which pass unchecked); throws a `JwtError`.
+ * and verify it, check its type, its freshness, the app's claims verification,
+ * its roles, load its user; only then record the request's state. Returns
+ * `undefined` for an anonymous request on an optional route (and for CORS
+ * preflights, which pass unchecked); throws a `JwtError`.
  */
 export async function verifyRequest<C extends object>(
   adapter: RequestAdapter<C>,
@@ -25,15 +28,23 @@ export async function verifyRequest<C extends object>(
   const located = locateToken(adapter, ctx, config, options.locations ?? config.tokenLocation, !!options.optional && roles.length === 0);
   if (!located) return undefined;
 
-  const { header, claims } = verifyToken(located.token, config);
-  if (options.verifyType !== false) checkType(claims, !!options.refresh);
-  if (options.fresh) checkFresh(claims);
-  checkRoles(claims, roles, config.rolesClaim);
+  const { header, claims } = await verifyToken(located.token, config);
+  try {
+    if (options.verifyType !== false) checkType(claims, !!options.refresh);
+    if (options.fresh) checkFresh(claims);
+    if (config.tokenVerificationLoader && !(await config.tokenVerificationLoader(header, claims))) throw new ClaimsVerificationError();
+    checkRoles(claims, roles, config.rolesClaim);
+    const identity = claims[config.identityClaim] as string;
+    const user = config.userLookupLoader ? await config.userLookupLoader(header, claims) : identity;
+    if (user === undefined || user === null) throw new UserLookupError(`Error loading the user ${identity}`);
 
-  const identity = claims[config.identityClaim] as string;
-  const state: JwtRequestState = { header, claims, identity, user: identity };
-  setRequestState(ctx, state);
-  return state;
+    const state: JwtRequestState = { header, claims, identity, user };
+    setRequestState(ctx, state);
+    return state;
+  } catch (error) {
+    if (error instanceof JwtError) error.claims ??= claims;
+    throw error;
+  }
 }
 
 function checkType(claims: JwtClaims, refresh: boolean): void {

@@ -1,8 +1,8 @@
 import { HttpError } from 'routing-controllers';
 import type { JwtError } from './errors';
 
-/** The JSON body of a failed request: `{ [errorMessageKey]: message }`. */
-export type JwtErrorBody = Record<string, string>;
+/** The JSON body of a failed request: `{ [errorMessageKey]: message }` unless an error callback says otherwise. */
+export type JwtErrorBody = Record<string, unknown>;
 
 /**
  * A {@link JwtError} as routing-controllers and Koa render it.
@@ -23,13 +23,14 @@ export class JwtHttpError extends HttpError {
 
   constructor(
     override readonly cause: JwtError,
+    status: number,
     private readonly body: JwtErrorBody,
     readonly headers: Readonly<Record<string, string>>,
   ) {
-    super(cause.status);
+    super(status);
     // HttpError pins the prototype to its own; restore ours.
     Object.setPrototypeOf(this, new.target.prototype);
-    this.status = cause.status;
+    this.status = status;
     this.stack = '';
   }
 

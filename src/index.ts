@@ -1,21 +1,23 @@
 export { JwtManager, getJwt, getJwtIdentity, verifyJwtInRequest } from './manager';
 export type { AuthHeadersOptions, ValueContainer } from './manager';
 export { TokenFactory } from './tokens';
-export type { CreateAccessTokenOptions, CreateTokenOptions, Identity } from './tokens';
+export type { CreateAccessTokenOptions, CreateTokenOptions } from './tokens';
 export { JwtRequired, JwtRefreshTokenRequired, FreshJwtRequired, JwtOptional, CurrentIdentity, CurrentJwt } from './decorators';
 export type { ClassOrMethodDecorator } from './decorators';
 export type { JwtRequiredOptions } from './requirement';
-export type { JwtConfig, TokenLocation } from './config';
+export type { JwtConfig, TokenLocation, Identity } from './config';
+export type { ErrorKind, ErrorCallback, ErrorCallbacks, JwtFailure, JwtErrorResponse } from './responses';
 export type { Duration } from './duration';
 export { ALGORITHMS } from './keys';
-export type { Algorithm, KeyMaterial } from './keys';
+export type { Algorithm, KeyMaterial, RingKey, EncodeKeyLoader, DecodeKeyLoader, JsonWebKeySet, PublicJwk } from './keys';
 export type { JwtClaims, JwtHeader, DecodedJwt, TokenType } from './claims';
 export type { VerifyOptions } from './verify';
 export type { JwtRequestState } from './request/state';
 export type { RequestAdapter, KoaContextLike } from './request/adapter';
 export {
   JwtErrorCode, JwtError, NoAuthorizationError, InvalidHeaderError, JwtDecodeError, InvalidSignatureError,
-  ExpiredTokenError, WrongTokenTypeError, FreshTokenRequiredError, RoleMissingError,
+  ExpiredTokenError, WrongTokenTypeError, FreshTokenRequiredError, RoleMissingError, UserLookupError,
+  ClaimsVerificationError, ClaimsValidationError,
 } from './errors';
 export { JwtHttpError } from './http-error';
 export type { JwtErrorBody } from './http-error';

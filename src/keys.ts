@@ -1,4 +1,6 @@
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, type JsonWebKey } from 'node:crypto';
+import type { JwtHeader } from './claims';
+import { JwtDecodeError } from './errors';
 
 /** The JWS algorithms this library signs and verifies with (those jsonwebtoken implements). */
 export const ALGORITHMS = [
@@ -13,16 +15,68 @@ export type Algorithm = (typeof ALGORITHMS)[number];
 /** A key as the application holds it: a PEM (or, for HMAC, the secret) as text or bytes, or a `KeyObject`. */
 export type KeyMaterial = string | Buffer | KeyObject;
 
-/** What the keys are made of, as given in the configuration. */
+/**
+ * One key of a key ring. The first key of the ring signs new tokens; every key
+ * verifies the tokens that name its `kid`, with its own algorithm only.
+ */
+export interface RingKey {
+  /** Key id, carried in the `kid` header of the tokens it signs. */
+  kid: string;
+  algorithm: Algorithm;
+  /** The secret of an HS key. */
+  secretKey?: KeyMaterial;
+  /** The private key of an RS, PS or ES key: signs, and verifies through its public half. */
+  privateKey?: KeyMaterial;
+  /** The public key of an RS, PS or ES key kept for verifying only. */
+  publicKey?: KeyMaterial;
+}
+
+/** A signing key for a token, as a key loader or the configuration provides it. */
+export type EncodeKeyLoader = (identity: string) => KeyMaterial | Promise<KeyMaterial>;
+/** The key to verify a token with, chosen from its header and (not yet verified) claims. */
+export type DecodeKeyLoader = (header: JwtHeader, unverifiedClaims: Record<string, unknown>) => KeyMaterial | Promise<KeyMaterial>;
+
+/** A public JWK as served in a JWK Set. */
+export interface PublicJwk extends JsonWebKey {
+  kid?: string;
+  alg: Algorithm;
+  use: 'sig';
+}
+
+/** A JWK Set (RFC 7517 §5). */
+export interface JsonWebKeySet {
+  keys: PublicJwk[];
+}
+
+/** Where keys come from, as given in the configuration. */
 export interface KeyConfig {
+  algorithm?: Algorithm;
+  decodeAlgorithms?: Algorithm[];
   secretKey?: KeyMaterial;
   privateKey?: KeyMaterial;
   publicKey?: KeyMaterial;
-  allowWeakSecret: boolean;
+  keys?: RingKey[];
+  encodeKeyLoader?: EncodeKeyLoader;
+  decodeKeyLoader?: DecodeKeyLoader;
+  allowWeakSecret?: boolean;
+}
+
+/** A key ready to sign with. */
+export interface SigningKey {
+  readonly algorithm: Algorithm;
+  readonly key: KeyObject;
+  readonly kid?: string;
+}
+
+interface VerifyingKey {
+  readonly algorithm: Algorithm;
+  readonly key: KeyObject;
 }
 
 const EC_CURVES: Readonly<Record<string, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 const MIN_RSA_BITS = 2048;
+/** `kid`s are opaque, short and plain: never a path, URL or query, only a map key. */
+const KID = /^[A-Za-z0-9._~:+=-]{1,128}$/;
 
 export function isAlgorithm(value: unknown): value is Algorithm {
   return typeof value === 'string' && (ALGORITHMS as readonly string[]).includes(value);
@@ -33,59 +87,174 @@ function isHmac(alg: Algorithm): boolean {
 }
 
 /**
- * The keys, turned into `KeyObject`s once at construction: jsonwebtoken
- * re-parses string keys on every call, which costs more than the crypto.
- * A key is only ever used with the algorithm family it was checked against,
- * so an RSA public key can never act as an HMAC secret.
+ * Every key the manager signs and verifies with, turned into `KeyObject`s once
+ * at construction (jsonwebtoken re-parses string keys on every call, which
+ * costs more than the crypto). A key is only ever used with the algorithm it
+ * was checked against, so an RSA public key can never act as an HMAC secret,
+ * and a token's `kid` is only ever looked up among the configured keys.
  */
-export class KeySet {
-  private readonly secret?: KeyObject;
-  private readonly privateKey?: KeyObject;
-  private readonly publicKey?: KeyObject;
+export class KeyStore {
+  /** The algorithm new tokens are signed with. */
+  readonly algorithm: Algorithm;
+  private readonly signing?: SigningKey;
+  private readonly decodeAlgorithms: readonly Algorithm[];
+  /** Without a ring: the key for each accepted algorithm. */
+  private readonly byAlgorithm = new Map<Algorithm, KeyObject>();
+  /** With a ring: the key for each `kid`. */
+  private readonly byKid?: Map<string, VerifyingKey>;
+  private readonly allowWeakSecret: boolean;
 
-  constructor(
-    readonly algorithm: Algorithm,
-    readonly decodeAlgorithms: readonly Algorithm[],
-    config: KeyConfig,
-  ) {
-    const used = [...new Set([algorithm, ...decodeAlgorithms])];
-    if (used.some(isHmac)) {
-      this.secret = toSecretKey(config.secretKey, used.filter(isHmac), config.allowWeakSecret);
+  constructor(private readonly config: KeyConfig) {
+    this.allowWeakSecret = config.allowWeakSecret ?? false;
+    if (config.keys !== undefined) {
+      for (const option of ['algorithm', 'decodeAlgorithms', 'secretKey', 'privateKey', 'publicKey', 'encodeKeyLoader', 'decodeKeyLoader'] as const) {
+        if (config[option] !== undefined) throw new Error(`JwtManager: \`keys\` replaces \`${option}\`; each ring key names its algorithm and key`);
+      }
+      const ring = this.buildRing(config.keys);
+      this.byKid = ring.byKid;
+      this.signing = ring.signing;
+      this.algorithm = ring.signing?.algorithm ?? config.keys[0].algorithm;
+      this.decodeAlgorithms = [...new Set([...ring.byKid.values()].map((k) => k.algorithm))];
+      return;
     }
-    const asymmetric = used.filter((alg) => !isHmac(alg));
-    if (asymmetric.length > 0) {
-      if (config.privateKey !== undefined) this.privateKey = toPrivateKey(config.privateKey);
-      if (config.publicKey !== undefined) this.publicKey = toPublicKey(config.publicKey);
-      else if (this.privateKey) this.publicKey = createPublicKey(this.privateKey);
-      if (!isHmac(algorithm) && !this.privateKey) {
-        throw new Error(`JwtManager: algorithm ${algorithm} signs with a private key; set \`privateKey\` (a PEM string or KeyObject)`);
-      }
-      if (!this.publicKey) {
-        throw new Error(`JwtManager: verifying ${asymmetric.join(', ')} requires a public key; set \`publicKey\` or \`privateKey\``);
-      }
-      for (const alg of asymmetric) assertFits(this.publicKey, alg);
-      if (this.privateKey && !isHmac(algorithm)) assertFits(this.privateKey, algorithm);
+    this.algorithm = checkAlgorithm(config.algorithm ?? 'HS256');
+    this.decodeAlgorithms = (config.decodeAlgorithms ?? [this.algorithm]).map(checkAlgorithm);
+    if (this.decodeAlgorithms.length === 0) throw new Error('JwtManager: `decodeAlgorithms` must list at least one algorithm');
+    if (!config.encodeKeyLoader) this.signing = this.staticSigningKey();
+    if (!config.decodeKeyLoader) {
+      for (const alg of this.decodeAlgorithms) this.byAlgorithm.set(alg, this.staticVerifyingKey(alg));
     }
   }
 
-  /** The key that signs new tokens. */
-  signingKey(): KeyObject {
-    const key = isHmac(this.algorithm) ? this.secret : this.privateKey;
-    // The constructor guarantees it; the check keeps the type honest.
-    if (!key) throw new Error(`JwtManager: no signing key for ${this.algorithm}`);
-    return key;
+  /** Whether tokens name their key with a `kid`. */
+  get usesKeyIds(): boolean {
+    return this.byKid !== undefined;
   }
 
-  /** The key that verifies a token signed with `alg`, or `undefined` when `alg` is not accepted. */
-  verificationKey(alg: unknown): KeyObject | undefined {
-    if (!this.decodeAlgorithms.includes(alg as Algorithm)) return undefined;
-    return isHmac(alg as Algorithm) ? this.secret : this.publicKey;
+  /** The key that signs a token for `identity`. */
+  async signingKey(identity: string): Promise<SigningKey> {
+    if (this.config.encodeKeyLoader) {
+      return { algorithm: this.algorithm, key: toKey(await this.config.encodeKeyLoader(identity), this.algorithm, 'sign', this.allowWeakSecret) };
+    }
+    if (!this.signing) throw new Error(`JwtManager: no key to sign ${this.algorithm} tokens with; this configuration only verifies`);
+    return this.signing;
+  }
+
+  /**
+   * The key that verifies a token with this header, chosen by the configuration
+   * (the token's `alg` must be accepted, and must be its key's own algorithm).
+   */
+  async verificationKey(header: JwtHeader, unverifiedClaims: Record<string, unknown>): Promise<KeyObject> {
+    const alg = header.alg;
+    if (this.byKid) {
+      if (header.kid === undefined) throw new JwtDecodeError('Missing "kid" header');
+      if (typeof header.kid !== 'string' || !KID.test(header.kid)) throw new JwtDecodeError('Invalid "kid" header');
+      const entry = this.byKid.get(header.kid);
+      if (!entry) throw new JwtDecodeError('Unknown "kid"');
+      if (alg !== entry.algorithm) throw new JwtDecodeError('The specified alg value is not allowed');
+      return entry.key;
+    }
+    if (!this.decodeAlgorithms.includes(alg as Algorithm)) throw new JwtDecodeError('The specified alg value is not allowed');
+    if (this.config.decodeKeyLoader) {
+      const material = await this.config.decodeKeyLoader(header, unverifiedClaims);
+      try {
+        return toKey(material, alg as Algorithm, 'verify', this.allowWeakSecret);
+      } catch {
+        // The token chose an accepted alg its key does not fit (e.g. HS256 for an RSA key).
+        throw new JwtDecodeError('The specified alg value is not allowed');
+      }
+    }
+    return this.byAlgorithm.get(alg as Algorithm)!;
+  }
+
+  /** The public keys as a JWK Set: never a private key, never an HMAC secret. */
+  jwks(): JsonWebKeySet {
+    const keys: PublicJwk[] = [];
+    const add = (key: KeyObject, alg: Algorithm, kid?: string) => {
+      if (key.type === 'secret') return;
+      const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+      keys.push({ ...publicKey.export({ format: 'jwk' }), ...(kid === undefined ? {} : { kid }), alg, use: 'sig' });
+    };
+    if (this.byKid) for (const [kid, { key, algorithm }] of this.byKid) add(key, algorithm, kid);
+    else for (const [alg, key] of this.byAlgorithm) add(key, alg);
+    return { keys };
+  }
+
+  private buildRing(ring: RingKey[]): { byKid: Map<string, VerifyingKey>; signing?: SigningKey } {
+    if (!Array.isArray(ring) || ring.length === 0) throw new Error('JwtManager: `keys` must list at least one key');
+    const byKid = new Map<string, VerifyingKey>();
+    let signing: SigningKey | undefined;
+    ring.forEach((entry, index) => {
+      const where = `JwtManager: keys[${index}]`;
+      if (typeof entry.kid !== 'string' || !KID.test(entry.kid)) {
+        throw new Error(`${where}: \`kid\` must be 1-128 characters of A-Z a-z 0-9 . _ ~ : + = -`);
+      }
+      if (byKid.has(entry.kid)) throw new Error(`${where}: \`kid\` "${entry.kid}" appears twice`);
+      try {
+        const { algorithm, key, signer } = this.ringKey(entry);
+        byKid.set(entry.kid, { algorithm, key });
+        if (index === 0 && signer) signing = { algorithm, key: signer, kid: entry.kid };
+      } catch (error) {
+        throw new Error(`${where}: ${(error as Error).message.replace(/^JwtManager: /, '')}`);
+      }
+    });
+    return { byKid, signing };
+  }
+
+  private ringKey(entry: RingKey): VerifyingKey & { signer?: KeyObject } {
+    const algorithm = checkAlgorithm(entry.algorithm);
+    if (isHmac(algorithm)) {
+      if (entry.privateKey !== undefined || entry.publicKey !== undefined) throw new Error(`${algorithm} takes \`secretKey\`, not a private or public key`);
+      const key = toSecretKey(entry.secretKey, algorithm, this.allowWeakSecret);
+      return { algorithm, key, signer: key };
+    }
+    if (entry.secretKey !== undefined) throw new Error(`${algorithm} takes \`privateKey\` or \`publicKey\`, not \`secretKey\``);
+    const signer = entry.privateKey === undefined ? undefined : toKey(entry.privateKey, algorithm, 'sign', false);
+    const material = entry.publicKey ?? signer;
+    if (material === undefined) throw new Error(`${algorithm} needs \`privateKey\` or \`publicKey\``);
+    return { algorithm, key: toKey(material, algorithm, 'verify', false), signer };
+  }
+
+  private staticSigningKey(): SigningKey | undefined {
+    const { algorithm, config } = this;
+    if (isHmac(algorithm)) return { algorithm, key: toSecretKey(config.secretKey, algorithm, this.allowWeakSecret) };
+    if (config.privateKey !== undefined) return { algorithm, key: toKey(config.privateKey, algorithm, 'sign', false) };
+    // Verify-only services hold just the public key; anything else is a mistake.
+    if (config.publicKey === undefined) {
+      throw new Error(`JwtManager: algorithm ${algorithm} signs with a private key; set \`privateKey\` (a PEM string or KeyObject)`);
+    }
+    return undefined;
+  }
+
+  private staticVerifyingKey(alg: Algorithm): KeyObject {
+    const { config } = this;
+    if (isHmac(alg)) return toSecretKey(config.secretKey, alg, this.allowWeakSecret);
+    const material = config.publicKey ?? config.privateKey;
+    if (material === undefined) throw new Error(`JwtManager: verifying ${alg} requires a public key; set \`publicKey\` or \`privateKey\``);
+    return toKey(material, alg, 'verify', false);
   }
 }
 
-function toSecretKey(secret: KeyMaterial | undefined, algorithms: Algorithm[], allowWeak: boolean): KeyObject {
+function checkAlgorithm(alg: unknown): Algorithm {
+  if (!isAlgorithm(alg)) throw new Error(`JwtManager: unknown algorithm ${JSON.stringify(alg)}; use one of ${ALGORITHMS.join(', ')}`);
+  return alg;
+}
+
+/**
+ * Turns key material into the `KeyObject` that `alg` signs or verifies with,
+ * refusing anything that does not fit it. The one conversion every key goes
+ * through, configured or loaded.
+ */
+function toKey(material: KeyMaterial, alg: Algorithm, use: 'sign' | 'verify', allowWeakSecret: boolean): KeyObject {
+  if (isHmac(alg)) return toSecretKey(material, alg, allowWeakSecret);
+  const key = use === 'sign' ? toPrivateKey(material) : toPublicKey(material);
+  assertFits(key, alg);
+  return key;
+}
+
+function toSecretKey(secret: KeyMaterial | undefined, alg: Algorithm, allowWeak: boolean): KeyObject {
   if (secret === undefined || secret === '' || (Buffer.isBuffer(secret) && secret.length === 0)) {
-    throw new Error(`JwtManager: \`secretKey\` is required for ${algorithms.join(', ')}; pass a random secret of at least 32 bytes (e.g. from \`openssl rand -base64 48\`)`);
+    throw new Error(`JwtManager: \`secretKey\` is required for ${alg}; pass a random secret of at least 32 bytes (e.g. from \`openssl rand -base64 48\`)`);
   }
   let key: KeyObject;
   if (secret instanceof KeyObject) {
@@ -99,10 +268,10 @@ function toSecretKey(secret: KeyMaterial | undefined, algorithms: Algorithm[], a
     key = createSecretKey(bytes);
   }
   // RFC 7518 §3.2: the key must be at least as long as the hash output.
-  const needed = Math.max(...algorithms.map((alg) => Number(alg.slice(2)) / 8));
+  const needed = Number(alg.slice(2)) / 8;
   const size = key.symmetricKeySize ?? 0;
   if (size < needed && !allowWeak) {
-    throw new Error(`JwtManager: \`secretKey\` is ${size} bytes; ${algorithms.join(', ')} requires at least ${needed} (RFC 7518 §3.2). Use a longer random secret, or set \`allowWeakSecret: true\` for tests`);
+    throw new Error(`JwtManager: \`secretKey\` is ${size} bytes; ${alg} requires at least ${needed} (RFC 7518 §3.2). Use a longer random secret, or set \`allowWeakSecret: true\` for tests`);
   }
   return key;
 }

@@ -1,13 +1,15 @@
 import type { Action } from 'routing-controllers';
 import type { JwtClaims } from './claims';
-import { resolveConfig, type JwtConfig, type ResolvedConfig } from './config';
+import { resolveConfig, type Identity, type JwtConfig, type ResolvedConfig } from './config';
 import { JwtError } from './errors';
 import { verifyRequest } from './guard';
 import { JwtHttpError } from './http-error';
+import type { JsonWebKeySet } from './keys';
 import { koaAdapter, type KoaContextLike, type RequestAdapter } from './request/adapter';
 import { requestState, type JwtRequestState } from './request/state';
 import { JwtRequirement, type JwtRequiredOptions } from './requirement';
-import { TokenFactory, type CreateAccessTokenOptions, type Identity } from './tokens';
+import { errorResponse } from './responses';
+import { TokenFactory, type CreateAccessTokenOptions } from './tokens';
 
 /** A dependency-injection container that registers a value for a class, such as typedi's `Container`. */
 export interface ValueContainer {
@@ -20,7 +22,9 @@ export interface AuthHeadersOptions extends CreateAccessTokenOptions {
   refresh?: boolean;
 }
 
-let currentManager: JwtManager | undefined;
+let currentManager: JwtManager<unknown> | undefined;
+// The manager that decided each request, for failures found later in it (typed claims).
+const managers = new WeakMap<object, JwtManager<unknown>>();
 
 /**
  * The heart of the library: holds the checked configuration and the keys,
@@ -31,15 +35,15 @@ let currentManager: JwtManager | undefined;
  * const jwt = new JwtManager({ secretKey: process.env.JWT_SECRET_KEY });
  * createKoaServer({ controllers, authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker });
  */
-export class JwtManager {
+export class JwtManager<User = never> {
   /** Creates and decodes tokens. */
-  readonly tokens: TokenFactory;
+  readonly tokens: TokenFactory<User>;
   private readonly config: ResolvedConfig;
 
   /** Checks `config`; throws an `Error` that says what to fix when it is not usable. */
-  constructor(config: JwtConfig) {
+  constructor(config: JwtConfig<User>) {
     this.config = resolveConfig(config);
-    this.tokens = new TokenFactory(this.config);
+    this.tokens = new TokenFactory<User>(this.config);
     currentManager = this;
   }
 
@@ -73,13 +77,21 @@ export class JwtManager {
    * e.g. `{ Authorization: 'Bearer eyJ…' }`. Mints an access token, or a refresh
    * token with `{ refresh: true }`; `fresh` and the other token options apply.
    */
-  async authHeaders(identity: Identity, options: AuthHeadersOptions = {}): Promise<Record<string, string>> {
+  async authHeaders(identity: Identity | User, options: AuthHeadersOptions = {}): Promise<Record<string, string>> {
     const { refresh, ...tokenOptions } = options;
     const token = refresh
       ? await this.tokens.createRefreshToken(identity, tokenOptions)
       : await this.tokens.createAccessToken(identity, tokenOptions);
     const { headerName, headerType } = this.config;
     return { [headerName]: headerType ? `${headerType} ${token}` : token };
+  }
+
+  /**
+   * The public verification keys as a JWK Set (RFC 7517), for `/.well-known/jwks.json`.
+   * Never holds a private key or an HMAC secret.
+   */
+  jwks(): JsonWebKeySet {
+    return this.config.keys.jwks();
   }
 
   /** Registers this manager and its `TokenFactory` in a DI container, e.g. `jwt.provideTo(Container)` with typedi. */
@@ -94,20 +106,28 @@ export class JwtManager {
     options: Readonly<JwtRequiredOptions>,
     roles: readonly string[],
   ): Promise<JwtRequestState | undefined> {
+    managers.set(ctx, this);
     try {
       return await verifyRequest(adapter, ctx, this.config, options, roles);
     } catch (error) {
-      if (error instanceof JwtError) throw this.toHttpError(adapter, ctx, error);
+      if (error instanceof JwtError) throw await this.toHttpError(adapter, ctx, error);
       throw error;
     }
   }
 
-  /** The response to a failure: the status, `{ [errorMessageKey]: message }`, and for 401 the RFC 6750 challenge. */
-  private toHttpError<C>(adapter: RequestAdapter<C>, ctx: C, error: JwtError): JwtHttpError {
-    const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {};
+  /** @internal The response to `error`, its headers already set on the response. */
+  async toHttpError<C extends object>(adapter: RequestAdapter<C>, ctx: C, error: JwtError): Promise<JwtHttpError> {
+    const { status, body, headers } = await errorResponse(error, ctx, this.config);
     for (const [name, value] of Object.entries(headers)) adapter.setHeader(ctx, name, value);
-    return new JwtHttpError(error, { [this.config.errorMessageKey]: error.message }, headers);
+    return new JwtHttpError(error, status, body, headers);
   }
+}
+
+/** @internal The error response to a failure found after the checker passed, rendered by that request's manager. */
+export async function rejectRequest(ctx: KoaContextLike, error: JwtError): Promise<JwtHttpError> {
+  const manager = managers.get(ctx) ?? currentManager;
+  if (!manager) throw error;
+  return manager.toHttpError(koaAdapter, ctx, error);
 }
 
 /** The claims of the request's verified token, or `undefined` (not verified, or anonymous). */

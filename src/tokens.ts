@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import jsonwebtoken from 'jsonwebtoken';
 import { now, RESERVED_CLAIMS, type JwtClaims, type TokenType } from './claims';
-import { expiry, type ResolvedConfig } from './config';
+import { expiry, type Identity, type ResolvedConfig } from './config';
 import { toSeconds, type Duration } from './duration';
 import { verifyToken, type VerifyOptions } from './verify';
-
-/** What a token can be issued for: a string, or a number (stored as its decimal string). */
-export type Identity = string | number;
 
 /** Options for {@link TokenFactory.createRefreshToken}. */
 export interface CreateTokenOptions {
@@ -14,7 +11,7 @@ export interface CreateTokenOptions {
   expiresIn?: Duration | false;
   /** Extra claims. They may not set `type`, `fresh`, `jti`, `iat`, `nbf`, `exp` or the identity claim. */
   additionalClaims?: Record<string, unknown>;
-  /** Extra JOSE header parameters, such as `kid`. They may not set `alg` or `crit`. */
+  /** Extra JOSE header parameters. They may not set `alg` or `crit`, nor `kid` with a key ring. */
   additionalHeaders?: Record<string, unknown>;
 }
 
@@ -31,58 +28,65 @@ export interface CreateAccessTokenOptions extends CreateTokenOptions {
 /**
  * Creates and decodes tokens; reach it as `jwt.tokens`. With a DI container such
  * as typedi, `jwt.provideTo(Container)` lets controllers take it as a constructor
- * parameter.
+ * parameter. `User` is what tokens may be created for besides an identity, when
+ * the configuration has a `userIdentityLoader`.
  */
-export class TokenFactory {
+export class TokenFactory<User = never> {
   /** @internal Built by {@link JwtManager}; use `jwt.tokens`. */
   constructor(private readonly config: ResolvedConfig) {}
 
-  /** Creates an access token for `identity`. */
-  async createAccessToken(identity: Identity, options: CreateAccessTokenOptions = {}): Promise<string> {
+  /** Creates an access token for `identity` (or for a user, through `userIdentityLoader`). */
+  async createAccessToken(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<string> {
     return this.sign(identity, 'access', freshClaim(options.fresh ?? false), options);
   }
 
   /** Creates a refresh token for `identity` (never fresh). */
-  async createRefreshToken(identity: Identity, options: CreateTokenOptions = {}): Promise<string> {
+  async createRefreshToken(identity: Identity | User, options: CreateTokenOptions = {}): Promise<string> {
     return this.sign(identity, 'refresh', false, options);
   }
 
   /** Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid. */
   async decodeToken(token: string, options?: VerifyOptions): Promise<JwtClaims> {
-    return verifyToken(token, this.config, options).claims;
+    return (await verifyToken(token, this.config, options)).claims;
   }
 
-  private sign(identity: Identity, type: TokenType, fresh: boolean | number, options: CreateTokenOptions): string {
+  private async sign(subject: Identity | User, type: TokenType, fresh: boolean | number, options: CreateTokenOptions): Promise<string> {
     const config = this.config;
+    const identity = identityClaim(config.userIdentityLoader ? await config.userIdentityLoader(subject as never) : subject);
     const lifetime = options.expiresIn === undefined
       ? (type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires)
       : expiry(options.expiresIn, 'expiresIn');
     const iat = now();
     // Flask-JWT-Extended's claim order, so tokens read the same side by side.
-    const claims: Record<string, unknown> = { fresh, iat, jti: randomUUID(), type, [config.identityClaim]: identityClaim(identity) };
+    const claims: Record<string, unknown> = { fresh, iat, jti: randomUUID(), type, [config.identityClaim]: identity };
     if (config.encodeNbf) claims.nbf = iat;
     if (config.encodeAudience !== undefined) claims.aud = config.encodeAudience;
     if (config.encodeIssuer !== undefined) claims.iss = config.encodeIssuer;
     if (lifetime !== false) claims.exp = iat + lifetime;
-    for (const [claim, value] of Object.entries(options.additionalClaims ?? {})) {
+    const loadedClaims = config.additionalClaimsLoader ? await config.additionalClaimsLoader(subject) : {};
+    for (const [claim, value] of Object.entries({ ...loadedClaims, ...options.additionalClaims })) {
       if (RESERVED_CLAIMS.includes(claim) || claim === config.identityClaim) {
         throw new TypeError(`additionalClaims may not set "${claim}"; it is set by the token factory (see its options)`);
       }
       claims[claim] = value;
     }
-    const header = options.additionalHeaders ?? {};
-    if ('alg' in header || 'crit' in header) throw new TypeError('additionalHeaders may not set "alg" or "crit"');
-    return jsonwebtoken.sign(claims, config.keys.signingKey(), {
-      algorithm: config.keys.algorithm,
-      header: { alg: config.keys.algorithm, ...header },
+    const loadedHeaders = config.additionalHeadersLoader ? await config.additionalHeadersLoader(subject) : {};
+    const header = { ...loadedHeaders, ...options.additionalHeaders };
+    if ('alg' in header || 'crit' in header || ('kid' in header && config.keys.usesKeyIds)) {
+      throw new TypeError(`additionalHeaders may not set "alg" or "crit"${config.keys.usesKeyIds ? ', nor "kid" with a key ring' : ''}`);
+    }
+    const { algorithm, key, kid } = await config.keys.signingKey(identity);
+    return jsonwebtoken.sign(claims, key, {
+      algorithm,
+      header: { alg: algorithm, ...header, ...(kid === undefined ? {} : { kid }) },
     });
   }
 }
 
-function identityClaim(identity: Identity): string {
+function identityClaim(identity: unknown): string {
   if (typeof identity === 'string') return identity;
   if (typeof identity === 'number' && Number.isFinite(identity)) return String(identity);
-  throw new TypeError('identity must be a string or a finite number; map user objects to one (e.g. their id) first');
+  throw new TypeError('identity must be a string or a finite number; configure `userIdentityLoader` to create tokens from user objects');
 }
 
 function freshClaim(fresh: boolean | Duration | Date): boolean | number {

@@ -17,21 +17,21 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
  * token gets the same answer here as from Flask-JWT-Extended.
  * Throws a {@link JwtError}; never echoes the token, a key or an expected value.
  */
-export function verifyToken(token: string, config: ResolvedConfig, options: VerifyOptions = {}): DecodedJwt {
+export async function verifyToken(token: string, config: ResolvedConfig, options: VerifyOptions = {}): Promise<DecodedJwt> {
   const segments = token.split('.');
   if (segments.length !== 3) throw new JwtDecodeError(segments.length < 3 ? 'Not enough segments' : 'Too many segments');
   if (!segments.every((segment) => SEGMENT.test(segment))) throw new JwtDecodeError('Invalid token encoding');
 
   const header = parseObject(segments[0]) as JwtHeader | undefined;
   if (!header) throw new JwtDecodeError('Invalid header string');
-  const key = config.keys.verificationKey(header.alg);
-  if (!key) throw new JwtDecodeError('The specified alg value is not allowed');
+  const payload = parseObject(segments[1]);
+  if (!payload) throw new JwtDecodeError('Invalid payload string');
+  const key = await config.keys.verificationKey(header, payload);
   // RFC 7515 §4.1.11: extensions we do not understand must make the token invalid.
   if (header.crit !== undefined) throw new JwtDecodeError('Unsupported critical header parameter');
 
-  let payload: unknown;
   try {
-    payload = jsonwebtoken.verify(token, key, {
+    jsonwebtoken.verify(token, key, {
       algorithms: [header.alg as jsonwebtoken.Algorithm],
       // Time and audience claims are checked below, with our messages.
       ignoreExpiration: true,
@@ -43,7 +43,6 @@ export function verifyToken(token: string, config: ResolvedConfig, options: Veri
     }
     throw new JwtDecodeError('Invalid token');
   }
-  if (!isPlainObject(payload)) throw new JwtDecodeError('Invalid payload string');
   return { header, claims: checkClaims(payload, config, options) };
 }
 
@@ -53,7 +52,7 @@ function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, o
   const exp = numericDate(payload, 'exp', 'Expiration Time');
   const nbf = numericDate(payload, 'nbf', 'Not Before');
   const iat = numericDate(payload, 'iat', 'Issued At');
-  if (exp !== undefined && exp <= time - leeway && !options.allowExpired) throw new ExpiredTokenError();
+  if (exp !== undefined && exp <= time - leeway && !options.allowExpired) throw new ExpiredTokenError(payload as JwtClaims);
   if (nbf !== undefined && nbf > time + leeway) throw new JwtDecodeError('The token is not yet valid (nbf)');
   if (iat !== undefined && iat > time + leeway) throw new JwtDecodeError('The token is not yet valid (iat)');
 

@@ -1,0 +1,227 @@
+import { createHmac, createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { expect } from 'chai';
+import { createLocalJWKSet, exportJWK, jwtVerify, SignJWT } from 'jose';
+import { Get, JsonController } from 'routing-controllers';
+import { ALGORITHMS, CurrentIdentity, JwtDecodeError, JwtManager, JwtRequired, type Algorithm, type JwtConfig } from '../src';
+import { b64, SECRET, startServer } from './helpers';
+
+function keyPairFor(alg: Algorithm): { privateKey: KeyObject; publicKey: KeyObject } {
+  if (alg.startsWith('ES')) {
+    return generateKeyPairSync('ec', { namedCurve: { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[alg as 'ES256'] });
+  }
+  return generateKeyPairSync('rsa', { modulusLength: 2048 });
+}
+
+function configFor(alg: Algorithm): JwtConfig {
+  return alg.startsWith('HS') ? { algorithm: alg, secretKey: SECRET } : { algorithm: alg, privateKey: keyPairFor(alg).privateKey };
+}
+
+async function rejects(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Flips one bit in the middle of a segment (0 header, 1 payload, 2 signature), keeping it base64url. */
+function tamper(token: string, segment: number): string {
+  const parts = token.split('.');
+  const bytes = Buffer.from(parts[segment], 'base64url');
+  bytes[bytes.length >> 1] ^= 0x01;
+  parts[segment] = bytes.toString('base64url');
+  return parts.join('.');
+}
+
+@JsonController()
+class Protected {
+  @Get('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
+}
+
+describe('keys', () => {
+  describe('every algorithm: sign → verify round trip, tampering refused', () => {
+    for (const alg of ALGORITHMS) {
+      it(alg, async () => {
+        const jwt = new JwtManager(configFor(alg));
+        const token = await jwt.tokens.createAccessToken('alice');
+        expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).alg).to.equal(alg);
+        expect(await jwt.tokens.decodeToken(token)).to.include({ sub: 'alice' });
+        expect(await rejects(jwt.tokens.decodeToken(tamper(token, 1)))).to.be.instanceOf(JwtDecodeError);
+        expect(await rejects(jwt.tokens.decodeToken(tamper(token, 2)))).to.have.property('message', 'Signature verification failed');
+      });
+    }
+  });
+
+  it('keys given as PEM strings work like KeyObjects', async () => {
+    const { privateKey, publicKey } = keyPairFor('ES256');
+    const pemSigner = new JwtManager({ algorithm: 'ES256', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
+    const pemVerifier = new JwtManager({ algorithm: 'ES256', publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string });
+    expect(await pemVerifier.tokens.decodeToken(await pemSigner.tokens.createAccessToken('alice'))).to.include({ sub: 'alice' });
+    expect(await rejects(pemVerifier.tokens.createAccessToken('x'))).to.match(/only verifies/);
+  });
+
+  describe('algorithm confusion is impossible', () => {
+    const rsa = keyPairFor('RS256');
+    const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const ec = keyPairFor('ES256');
+    const ecPem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+
+    const macWith = (alg: string, secret: string | Buffer) => {
+      const input = `${b64({ alg, typ: 'JWT' })}.${b64({ sub: 'admin', type: 'access', exp: Math.floor(Date.now() / 1000) + 60 })}`;
+      return `${input}.${createHmac(`sha${alg.slice(2)}`, secret).update(input).digest('base64url')}`;
+    };
+
+    for (const [name, config, pem] of [
+      ['RS256', { algorithm: 'RS256', publicKey: rsaPem }, rsaPem],
+      ['ES256', { algorithm: 'ES256', publicKey: ecPem }, ecPem],
+    ] as const) {
+      it(`an HS256 token MACed with the ${name} public key PEM is refused (also with whitespace and BOM)`, async () => {
+        const jwt = new JwtManager(config as JwtConfig);
+        for (const secret of [pem, `${pem}\n`, ` ${pem}`, `\uFEFF${pem}`, Buffer.from(pem)]) {
+          const error = await rejects(jwt.tokens.decodeToken(macWith('HS256', secret)));
+          expect(error).to.be.instanceOf(JwtDecodeError).with.property('message', 'The specified alg value is not allowed');
+        }
+      });
+    }
+
+    it('even when HS256 is accepted too, the RSA key never serves as its secret', async () => {
+      const jwt = new JwtManager({ algorithm: 'RS256', privateKey: rsa.privateKey, decodeAlgorithms: ['RS256', 'HS256'], secretKey: SECRET });
+      expect(await rejects(jwt.tokens.decodeToken(macWith('HS256', rsaPem)))).to.have.property('message', 'Signature verification failed');
+      expect(await jwt.tokens.decodeToken(macWith('HS256', SECRET))).to.include({ sub: 'admin' });
+    });
+
+    it('a decodeKeyLoader returning an RSA key for an HS256 token is refused, not used as secret', async () => {
+      const jwt = new JwtManager({ algorithm: 'RS256', publicKey: rsa.publicKey, decodeAlgorithms: ['RS256', 'HS256'], decodeKeyLoader: () => rsaPem });
+      expect(await rejects(jwt.tokens.decodeToken(macWith('HS256', rsaPem)))).to.have.property('message', 'The specified alg value is not allowed');
+    });
+
+    it('an RS256 token is refused by an HS256 configuration', async () => {
+      const rs = new JwtManager({ algorithm: 'RS256', privateKey: rsa.privateKey });
+      const hs = new JwtManager({ secretKey: SECRET });
+      expect(await rejects(hs.tokens.decodeToken(await rs.tokens.createAccessToken('a')))).to.have.property('message', 'The specified alg value is not allowed');
+    });
+  });
+
+  describe('key ring', () => {
+    const october = keyPairFor('ES256');
+    const november = keyPairFor('ES256');
+    const legacyRsa = keyPairFor('RS256');
+
+    it('signs with the first key and puts its kid in the header', async () => {
+      const jwt = new JwtManager({ keys: [{ kid: '2026-11', algorithm: 'ES256', privateKey: november.privateKey }, { kid: '2026-10', algorithm: 'ES256', publicKey: october.publicKey }] });
+      const token = await jwt.tokens.createAccessToken('alice');
+      expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())).to.deep.equal({ alg: 'ES256', typ: 'JWT', kid: '2026-11' });
+      expect(await rejects(jwt.tokens.createAccessToken('a', { additionalHeaders: { kid: 'other' } }))).to.be.instanceOf(TypeError);
+    });
+
+    it('rotation keeps tokens of the previous key valid until they expire', async () => {
+      const before = new JwtManager({ keys: [{ kid: '2026-10', algorithm: 'ES256', privateKey: october.privateKey }] });
+      const oldToken = await before.tokens.createAccessToken('alice');
+      // Step 1: publish the new key (verifies, does not sign yet). Step 2: it signs; the old one only verifies.
+      const publishing = new JwtManager({ keys: [{ kid: '2026-10', algorithm: 'ES256', privateKey: october.privateKey }, { kid: '2026-11', algorithm: 'ES256', privateKey: november.privateKey }] });
+      expect(publishing.jwks().keys.map((k) => k.kid)).to.deep.equal(['2026-10', '2026-11']);
+      const after = new JwtManager({ keys: [{ kid: '2026-11', algorithm: 'ES256', privateKey: november.privateKey }, { kid: '2026-10', algorithm: 'ES256', publicKey: october.publicKey }] });
+      const newToken = await after.tokens.createAccessToken('bob');
+      expect(await after.tokens.decodeToken(oldToken)).to.include({ sub: 'alice' });
+      expect(await after.tokens.decodeToken(newToken)).to.include({ sub: 'bob' });
+      expect(await publishing.tokens.decodeToken(newToken)).to.include({ sub: 'bob' });
+      // Step 3: the old key is retired; its tokens are refused.
+      const retired = new JwtManager({ keys: [{ kid: '2026-11', algorithm: 'ES256', privateKey: november.privateKey }] });
+      expect(await rejects(retired.tokens.decodeToken(oldToken))).to.have.property('message', 'Unknown "kid"');
+    });
+
+    it('mixes algorithms, each key verifying only with its own', async () => {
+      const jwt = new JwtManager({ keys: [
+        { kid: 'ec', algorithm: 'ES256', privateKey: november.privateKey },
+        { kid: 'rsa', algorithm: 'RS256', publicKey: legacyRsa.publicKey },
+        { kid: 'hmac', algorithm: 'HS256', secretKey: SECRET },
+      ] });
+      const rsaToken = await new SignJWT({ type: 'access' }).setProtectedHeader({ alg: 'RS256', kid: 'rsa' }).setSubject('r').setExpirationTime('1m').sign(legacyRsa.privateKey);
+      expect(await jwt.tokens.decodeToken(rsaToken)).to.include({ sub: 'r' });
+      const hmacToken = await new SignJWT({ type: 'access' }).setProtectedHeader({ alg: 'HS256', kid: 'hmac' }).setSubject('h').setExpirationTime('1m').sign(new TextEncoder().encode(SECRET));
+      expect(await jwt.tokens.decodeToken(hmacToken)).to.include({ sub: 'h' });
+      // The RSA key's kid with an HMAC made of its PEM: refused by the kid's own algorithm.
+      const confused = await new SignJWT({ type: 'access' }).setProtectedHeader({ alg: 'HS256', kid: 'rsa' }).setSubject('x').setExpirationTime('1m')
+        .sign(new TextEncoder().encode(legacyRsa.publicKey.export({ type: 'spki', format: 'pem' }) as string));
+      expect(await rejects(jwt.tokens.decodeToken(confused))).to.have.property('message', 'The specified alg value is not allowed');
+    });
+
+    it('looks a kid up among the configured keys only: unknown, traversal, SQL-ish, huge and missing kids are a clean 422', async () => {
+      const server = await startServer([Protected], { keys: [{ kid: 'k1', algorithm: 'HS256', secretKey: SECRET }] });
+      try {
+        const sign = (header: Record<string, unknown>) => {
+          const input = `${b64({ alg: 'HS256', ...header })}.${b64({ sub: 'a', exp: Math.floor(Date.now() / 1000) + 60 })}`;
+          return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+        };
+        const cases: Array<[Record<string, unknown>, string]> = [
+          [{ kid: 'k2' }, 'Unknown "kid"'],
+          [{ kid: '../../../../dev/null' }, 'Invalid "kid" header'],
+          [{ kid: "k1' OR '1'='1" }, 'Invalid "kid" header'],
+          [{ kid: 'k'.repeat(10_000) }, 'Invalid "kid" header'],
+          [{ kid: 42 }, 'Invalid "kid" header'],
+          [{}, 'Missing "kid" header'],
+        ];
+        for (const [header, msg] of cases) {
+          const res = await server.request.get('/me').set('Authorization', `Bearer ${sign(header)}`);
+          expect(res.status, msg).to.equal(422);
+          expect(res.body).to.deep.equal({ msg });
+        }
+        await server.request.get('/me').set('Authorization', `Bearer ${sign({ kid: 'k1' })}`).expect(200);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('refuses bad rings at construction', () => {
+      expect(() => new JwtManager({ keys: [] })).to.throw(/at least one key/);
+      expect(() => new JwtManager({ keys: [{ kid: 'a/b', algorithm: 'HS256', secretKey: SECRET }] })).to.throw(/`kid` must be/);
+      expect(() => new JwtManager({ keys: [{ kid: 'a', algorithm: 'HS256', secretKey: SECRET }, { kid: 'a', algorithm: 'HS256', secretKey: SECRET }] })).to.throw(/appears twice/);
+      expect(() => new JwtManager({ keys: [{ kid: 'a', algorithm: 'ES256', publicKey: legacyRsa.publicKey }] })).to.throw(/keys\[0\].*ES256 needs an EC key/);
+      expect(() => new JwtManager({ keys: [{ kid: 'a', algorithm: 'RS256', secretKey: SECRET }] })).to.throw(/not `secretKey`/);
+      expect(() => new JwtManager({ keys: [{ kid: 'a', algorithm: 'HS256', secretKey: SECRET }], secretKey: SECRET })).to.throw(/`keys` replaces `secretKey`/);
+    });
+  });
+
+  describe('jwks()', () => {
+    it('holds the public keys only, and jose verifies our tokens against it', async () => {
+      const ec = keyPairFor('ES384');
+      const rsa = keyPairFor('PS256');
+      const jwt = new JwtManager({ keys: [
+        { kid: 'ec-1', algorithm: 'ES384', privateKey: ec.privateKey },
+        { kid: 'rsa-1', algorithm: 'PS256', privateKey: rsa.privateKey },
+        { kid: 'mac-1', algorithm: 'HS512', secretKey: createSecretKey(Buffer.alloc(64, 1)) },
+      ] });
+      const jwks = jwt.jwks();
+      expect(jwks.keys.map((k) => [k.kid, k.alg, k.kty, k.use])).to.deep.equal([['ec-1', 'ES384', 'EC', 'sig'], ['rsa-1', 'PS256', 'RSA', 'sig']]);
+      for (const key of jwks.keys) expect(key).not.to.have.any.keys('d', 'p', 'q', 'dp', 'dq', 'qi', 'k');
+      expect(jwks.keys[0]).to.deep.include(await exportJWK(ec.publicKey));
+      const token = await jwt.tokens.createAccessToken('alice');
+      const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(JSON.parse(JSON.stringify(jwks))));
+      expect(protectedHeader.kid).to.equal('ec-1');
+      expect(payload).to.include({ sub: 'alice' });
+    });
+
+    it('of an HMAC-only configuration is empty', () => {
+      expect(new JwtManager({ secretKey: SECRET }).jwks()).to.deep.equal({ keys: [] });
+    });
+  });
+
+  describe('key loaders', () => {
+    it('encodeKeyLoader and decodeKeyLoader (async) choose keys per token', async () => {
+      const tenants: Record<string, string> = { alice: `${SECRET}-alice`, bob: `${SECRET}-bob` };
+      const jwt = new JwtManager({
+        encodeKeyLoader: async (identity) => tenants[identity],
+        decodeKeyLoader: async (_header, claims) => tenants[claims.sub as string] ?? `${SECRET}-nobody`,
+      });
+      const alice = await jwt.tokens.createAccessToken('alice');
+      expect(await jwt.tokens.decodeToken(alice)).to.include({ sub: 'alice' });
+      const mac = (payload: object, secret: string) => {
+        const input = `${b64({ alg: 'HS256' })}.${b64(payload)}`;
+        return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+      };
+      // Alice's token claiming to be Bob's is checked with Bob's key.
+      expect(await rejects(jwt.tokens.decodeToken(mac({ sub: 'bob' }, tenants.alice)))).to.have.property('message', 'Signature verification failed');
+    });
+  });
+});

@@ -1,0 +1,87 @@
+import type { JwtClaims } from './claims';
+import type { ResolvedConfig } from './config';
+import { JwtErrorCode, type JwtError } from './errors';
+
+/** The kinds of failure an application can answer its own way, as Flask-JWT-Extended's loaders do. */
+export type ErrorKind =
+  | 'unauthorized' // no token
+  | 'invalidToken' // malformed header or token, bad signature, bad claims, wrong type
+  | 'expired'
+  | 'needsFresh'
+  | 'roleMissing'
+  | 'userLookup'
+  | 'claimsVerification';
+
+/** What an error callback learns of a failure. */
+export interface JwtFailure {
+  readonly kind: ErrorKind;
+  readonly code: JwtErrorCode;
+  readonly message: string;
+  /** The status the failure answers with by default. */
+  readonly status: number;
+  /** The token's claims, when the failure came after its signature was verified. */
+  readonly claims?: JwtClaims;
+  /** The framework's request context (Koa's `ctx`). */
+  readonly ctx: object;
+  readonly error: JwtError;
+}
+
+/** A response to a failure; whatever a callback leaves out keeps its default. */
+export interface JwtErrorResponse {
+  status?: number;
+  body?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** Re-shapes the response to one kind of failure (may be async); `undefined` keeps the default. */
+export type ErrorCallback = (failure: JwtFailure) => JwtErrorResponse | undefined | Promise<JwtErrorResponse | undefined>;
+
+/** Error callbacks by kind of failure. */
+export type ErrorCallbacks = Partial<Record<ErrorKind, ErrorCallback>>;
+
+const KINDS: Readonly<Record<JwtErrorCode, ErrorKind>> = {
+  [JwtErrorCode.NoAuthorization]: 'unauthorized',
+  [JwtErrorCode.InvalidHeader]: 'invalidToken',
+  [JwtErrorCode.Decode]: 'invalidToken',
+  [JwtErrorCode.InvalidSignature]: 'invalidToken',
+  [JwtErrorCode.WrongTokenType]: 'invalidToken',
+  [JwtErrorCode.ClaimsValidation]: 'invalidToken',
+  [JwtErrorCode.Expired]: 'expired',
+  [JwtErrorCode.FreshTokenRequired]: 'needsFresh',
+  [JwtErrorCode.RoleMissing]: 'roleMissing',
+  [JwtErrorCode.UserLookup]: 'userLookup',
+  [JwtErrorCode.ClaimsVerification]: 'claimsVerification',
+};
+
+/** The response to `error`: the defaults, then whatever the app's callback for its kind says. */
+export async function errorResponse(error: JwtError, ctx: object, config: ResolvedConfig): Promise<Required<JwtErrorResponse>> {
+  const kind = KINDS[error.code];
+  const fallback = defaultResponse(error, config);
+  const callback = config.errorCallbacks[kind];
+  if (!callback) return fallback;
+  const custom = await callback({ kind, code: error.code, message: error.message, status: fallback.status, claims: error.claims, ctx, error });
+  return {
+    status: custom?.status ?? fallback.status,
+    body: custom?.body ?? fallback.body,
+    headers: { ...fallback.headers, ...custom?.headers },
+  };
+}
+
+/**
+ * Flask-JWT-Extended's answers, or RFC 6750's with `rfc6750Errors`: there every
+ * token problem is a 401 `invalid_token` whose challenge says why.
+ */
+function defaultResponse(error: JwtError, config: ResolvedConfig): Required<JwtErrorResponse> {
+  const body = { [config.errorMessageKey]: error.message };
+  if (!config.rfc6750Errors) {
+    return { status: error.status, body, headers: error.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {} };
+  }
+  // RFC 6750 §3: no error code when the request carried no credentials at all.
+  if (error.code === JwtErrorCode.NoAuthorization) return { status: 401, body, headers: { 'WWW-Authenticate': 'Bearer' } };
+  const [status, code] = error.code === JwtErrorCode.InvalidHeader ? [400, 'invalid_request']
+    : error.code === JwtErrorCode.RoleMissing ? [403, 'insufficient_scope']
+      : [401, 'invalid_token'];
+  // error_description may not hold '"' or '\' (RFC 6750 §3).
+  const description = error.message.replace(/["\\]/g, "'");
+  return { status, body, headers: { 'WWW-Authenticate': `Bearer error="${code}", error_description="${description}"` } };
+}
