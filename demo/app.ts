@@ -3,7 +3,7 @@ import { createKoaServer, useContainer } from 'routing-controllers';
 import { Container } from 'typedi';
 import type Koa from 'koa';
 import { JwtManager, type JwtConfig } from '../src';
-import { AccountController, AuthController } from './controllers';
+import { AccountController, AuthController, KeysController } from './controllers';
 import { UserStore } from './users';
 
 /** The demo API on embedded defaults: a user `test` with password `test`, users in memory. */
@@ -17,7 +17,7 @@ export async function createDemoApp(config: JwtConfig): Promise<Koa> {
   Container.set(UserStore, users);
 
   return createKoaServer({
-    controllers: [AuthController, AccountController],
+    controllers: [AuthController, AccountController, KeysController],
     authorizationChecker: jwt.authorizationChecker,
     currentUserChecker: jwt.currentUserChecker,
     development: false,

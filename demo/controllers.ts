@@ -2,7 +2,7 @@ import { Body, Get, HttpCode, JsonController, Post, UnauthorizedError } from 'ro
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { Service } from 'typedi';
 import {
-  CurrentIdentity, FreshJwtRequired, JwtOptional, JwtRefreshTokenRequired, JwtRequired, TokenFactory,
+  CurrentIdentity, FreshJwtRequired, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired, TokenFactory,
 } from '../src';
 import { UserStore } from './users';
 
@@ -75,5 +75,17 @@ export class AccountController {
   @JwtOptional()
   optional(@CurrentIdentity() identity: string | undefined) {
     return identity === undefined ? { msg: 'Hello, anonymous' } : { msg: `Hello, ${identity}`, logged_in_as: identity };
+  }
+}
+
+@Service()
+@JsonController()
+export class KeysController {
+  constructor(private readonly jwt: JwtManager) {}
+
+  /** The public keys tokens are signed with, for other services that verify them. */
+  @Get('/.well-known/jwks.json')
+  jwks() {
+    return this.jwt.jwks();
   }
 }

@@ -1,15 +1,34 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { JwtConfig } from '../src';
 import { createDemoApp } from './app';
 
-async function main(): Promise<void> {
-  let secretKey = process.env.JWT_SECRET_KEY;
-  if (!secretKey) {
-    secretKey = randomBytes(48).toString('base64url');
-    console.warn('WARNING: JWT_SECRET_KEY is not set; using a random secret, so tokens die with this process.\n'
-      + '         Set JWT_SECRET_KEY to a random value of at least 32 bytes (openssl rand -base64 48) to keep them.');
+/**
+ * The demo's keys: an HMAC secret from JWT_SECRET_KEY by default; with
+ * JWT_ALGORITHM=ES256 (or RS256, PS256, ...) a key pair from JWT_PRIVATE_KEY (PEM),
+ * served at /.well-known/jwks.json. Missing ones are generated, with a warning.
+ */
+function keyConfig(): JwtConfig {
+  const algorithm = (process.env.JWT_ALGORITHM ?? 'HS256') as NonNullable<JwtConfig['algorithm']>;
+  const warn = (what: string) => console.warn(`WARNING: ${what} is not set; using a random one, so tokens die with this process.`);
+  if (algorithm.startsWith('HS')) {
+    if (process.env.JWT_SECRET_KEY) return { algorithm, secretKey: process.env.JWT_SECRET_KEY };
+    warn('JWT_SECRET_KEY');
+    console.warn('         Set it to a random value of at least 64 bytes (openssl rand -base64 64) to keep tokens across restarts.');
+    return { algorithm, secretKey: randomBytes(64).toString('base64url') };
   }
-  const app = await createDemoApp({ secretKey });
+  let privateKey = process.env.JWT_PRIVATE_KEY;
+  if (!privateKey) {
+    warn('JWT_PRIVATE_KEY');
+    const curve = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[algorithm as string];
+    const pair = curve ? generateKeyPairSync('ec', { namedCurve: curve }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    privateKey = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  }
+  return { keys: [{ kid: `demo-${new Date().toISOString().slice(0, 10)}`, algorithm, privateKey }] };
+}
+
+async function main(): Promise<void> {
+  const app = await createDemoApp(keyConfig());
   const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}`;
@@ -20,7 +39,8 @@ Try it (user "test", password "test"):
   curl -s ${url}/protected -H "Authorization: Bearer $TOKEN"
   curl -s -X POST ${url}/refresh -H "Authorization: Bearer $REFRESH"
   curl -s -X POST ${url}/change-password -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"newPassword":"a-longer-one"}'
-  curl -s ${url}/optional`);
+  curl -s ${url}/optional
+  curl -s ${url}/.well-known/jwks.json`);
   });
 }
 

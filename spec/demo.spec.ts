@@ -2,13 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import supertest from 'supertest';
 import { JwtManager } from '../src';
 import { SECRET } from './helpers';
 
 /** Starts the demo exactly as `npm start` does, on an ephemeral port; resolves once it prints its URL. */
 async function startDemo(env: Record<string, string>): Promise<{ url: string; stderr: () => string; child: ChildProcess }> {
-  const { JWT_SECRET_KEY: _unset, ...inherited } = process.env;
+  const { JWT_SECRET_KEY: _secret, JWT_ALGORITHM: _alg, JWT_PRIVATE_KEY: _key, ...inherited } = process.env;
   const child = spawn(process.execPath, [join(__dirname, '..', 'demo', 'main.js')], {
     env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -81,6 +82,28 @@ describe('demo API, end to end', function () {
 
     expect((await request.get('/optional').expect(200)).body).to.deep.equal({ msg: 'Hello, anonymous' });
     expect((await request.get('/optional').set(bearer(access)).expect(200)).body).to.include({ logged_in_as: 'test' });
+  });
+
+  it('serves an empty JWK Set with an HMAC secret', async () => {
+    expect((await request.get('/.well-known/jwks.json').expect(200)).body).to.deep.equal({ keys: [] });
+  });
+
+  it('with JWT_ALGORITHM=ES256 signs with a generated key whose JWKS verifies its tokens (jose)', async () => {
+    const es = await startDemo({ JWT_ALGORITHM: 'ES256' });
+    try {
+      expect(es.stderr()).to.match(/WARNING: JWT_PRIVATE_KEY is not set/);
+      const { access_token: token } = (await supertest(es.url).post('/login').send({ username: 'test', password: 'test' }).expect(200)).body;
+      const jwks = (await supertest(es.url).get('/.well-known/jwks.json').expect(200)).body;
+      expect(jwks.keys).to.have.length(1);
+      expect(jwks.keys[0]).to.include({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+      expect(jwks.keys[0]).not.to.have.property('d');
+      const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks));
+      expect(protectedHeader.kid).to.equal(jwks.keys[0].kid);
+      expect(payload).to.include({ sub: 'test', type: 'access', fresh: true });
+    } finally {
+      es.child.kill();
+      await once(es.child, 'exit');
+    }
   });
 
   it('uses JWT_SECRET_KEY when set: tokens from the same secret are accepted, no warning', async () => {

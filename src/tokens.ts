@@ -35,7 +35,7 @@ export class TokenFactory<User = never> {
   /** @internal Built by {@link JwtManager}; use `jwt.tokens`. */
   constructor(private readonly config: ResolvedConfig) {}
 
-  /** Creates an access token for `identity` (or for a user, through `userIdentityLoader`). */
+  /** Creates an access token for `identity`, or for a user object through `userIdentityLoader`. */
   async createAccessToken(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<string> {
     return this.sign(identity, 'access', freshClaim(options.fresh ?? false), options);
   }
@@ -52,7 +52,8 @@ export class TokenFactory<User = never> {
 
   private async sign(subject: Identity | User, type: TokenType, fresh: boolean | number, options: CreateTokenOptions): Promise<string> {
     const config = this.config;
-    const identity = identityClaim(config.userIdentityLoader ? await config.userIdentityLoader(subject as never) : subject);
+    const isIdentity = typeof subject === 'string' || typeof subject === 'number';
+    const identity = identityClaim(config.userIdentityLoader && !isIdentity ? await config.userIdentityLoader(subject as never) : subject);
     const lifetime = options.expiresIn === undefined
       ? (type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires)
       : expiry(options.expiresIn, 'expiresIn');
