@@ -119,3 +119,18 @@ describe('demo API, end to end', function () {
     }
   });
 });
+
+describe('key rotation example (demo/rotation.ts)', () => {
+  it('runs: publishes, switches the signing key, keeps old tokens until the old key retires', async () => {
+    const child = spawn(process.execPath, [join(__dirname, '..', 'demo', 'rotation.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => { out += chunk; });
+    const [code] = await once(child, 'exit');
+    expect(code).to.equal(0);
+    expect(out).to.contain('1. published: 2026-10, 2026-11');
+    expect(out).to.contain('2. signing with 2026-11 - old token still valid for alice');
+    expect(out).to.contain('3. retired 2026-10; its tokens now: Unknown "kid"');
+    const jwks = JSON.parse(out.slice(out.indexOf('JWKS: ') + 6));
+    expect(jwks.keys.map((k: { kid: string }) => k.kid)).to.deep.equal(['2026-11']);
+  });
+});
