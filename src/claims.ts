@@ -18,6 +18,10 @@ export interface JwtClaims {
   sub?: string;
   aud?: string | string[];
   iss?: string;
+  /** Refresh-token family (session) under rotation; access tokens from `createTokenPair`/`rotate` carry it too. */
+  fam?: string;
+  /** The identity's revocation generation when the token was issued; absent means 0. */
+  gen?: number;
   [claim: string]: unknown;
 }
 
@@ -36,7 +40,7 @@ export interface DecodedJwt {
 }
 
 /** The claims a token carries by construction; `additionalClaims` may not set them. */
-export const RESERVED_CLAIMS: readonly string[] = ['type', 'fresh', 'jti', 'iat', 'nbf', 'exp'];
+export const RESERVED_CLAIMS: readonly string[] = ['type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'fam', 'gen'];
 
 /** Current time as a NumericDate (seconds since the epoch). */
 export function now(): number {

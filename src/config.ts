@@ -1,5 +1,8 @@
-import type { JwtClaims, JwtHeader } from './claims';
-import { toSeconds, type Duration } from './duration';
+import type { JwtClaims, JwtHeader, TokenType } from './claims';
+import { toMilliseconds, toSeconds, type Duration } from './duration';
+import { Revocation } from './revocation';
+import { MemoryRevocationStore } from './stores/memory';
+import type { RevocationStore } from './stores/store';
 import type { ErrorCallbacks } from './responses';
 import { KeyStore, type Algorithm, type DecodeKeyLoader, type EncodeKeyLoader, type KeyMaterial, type RingKey } from './keys';
 
@@ -78,6 +81,23 @@ export interface JwtConfig<User = never> {
   /** Last word on a verified token's claims; `false` refuses: 400 `User claims verification failed`. */
   tokenVerificationLoader?: (header: JwtHeader, claims: JwtClaims) => boolean | Promise<boolean>;
 
+  /** Where revocations live. Default: a `MemoryRevocationStore` of this process. */
+  revocationStore?: RevocationStore;
+  /** Token types checked for revocation on every request. Default `['access', 'refresh']`. */
+  revocationChecks?: TokenType[];
+  /**
+   * Refresh-token rotation with reuse detection: refresh tokens carry a family,
+   * a refresh route uses its token up, and a used one presented again revokes
+   * the whole family. Refresh routes then answer with `jwt.tokens.rotate(claims)`. Default `false`.
+   */
+  refreshTokenRotation?: boolean;
+  /** A second use of a refresh token within this span is a race (409), not reuse. Default `'5s'`. */
+  rotationGracePeriod?: Duration;
+  /** How long a revocation store call may take before the request fails closed with 503. Default `'1s'`. */
+  revocationStoreTimeout?: Duration;
+  /** When the store cannot answer, let requests through unchecked instead of 503. Default `false`. */
+  revocationFailOpen?: boolean;
+
   /** Re-shapes error responses, per kind of failure. */
   errorCallbacks?: ErrorCallbacks;
   /**
@@ -115,6 +135,7 @@ export interface ResolvedConfig {
   readonly tokenVerificationLoader?: (header: JwtHeader, claims: JwtClaims) => boolean | Promise<boolean>;
   readonly errorCallbacks: ErrorCallbacks;
   readonly rfc6750Errors: boolean;
+  readonly revocation: Revocation;
 }
 
 const LOCATIONS: readonly TokenLocation[] = ['headers'];
@@ -135,11 +156,21 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
   const headerType = config.headerType ?? 'Bearer';
   if (/\s/.test(headerType)) throw new Error('JwtManager: `headerType` is a single word such as "Bearer", or ""');
 
+  const identityClaim = nonEmpty(config.identityClaim ?? 'sub', 'identityClaim');
+  const accessTokenExpires = expiry(config.accessTokenExpires ?? '15m', 'accessTokenExpires');
+  const refreshTokenExpires = expiry(config.refreshTokenExpires ?? '30d', 'refreshTokenExpires');
+  const revocationChecks = config.revocationChecks ?? ['access', 'refresh'];
+  if (revocationChecks.some((type) => type !== 'access' && type !== 'refresh')) {
+    throw new Error('JwtManager: `revocationChecks` lists token types: \'access\', \'refresh\'');
+  }
+  const timeout = toMilliseconds(config.revocationStoreTimeout ?? '1s', 'JwtManager: `revocationStoreTimeout`');
+  if (timeout === 0) throw new Error('JwtManager: `revocationStoreTimeout` must be longer than 0 ms');
+
   return {
     keys: new KeyStore(config),
-    accessTokenExpires: expiry(config.accessTokenExpires ?? '15m', 'accessTokenExpires'),
-    refreshTokenExpires: expiry(config.refreshTokenExpires ?? '30d', 'refreshTokenExpires'),
-    identityClaim: nonEmpty(config.identityClaim ?? 'sub', 'identityClaim'),
+    accessTokenExpires,
+    refreshTokenExpires,
+    identityClaim,
     errorMessageKey: nonEmpty(config.errorMessageKey ?? 'msg', 'errorMessageKey'),
     tokenLocation,
     headerName,
@@ -158,6 +189,16 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     tokenVerificationLoader: config.tokenVerificationLoader,
     errorCallbacks: config.errorCallbacks ?? {},
     rfc6750Errors: config.rfc6750Errors ?? false,
+    revocation: new Revocation({
+      store: config.revocationStore ?? new MemoryRevocationStore(),
+      checks: revocationChecks,
+      rotation: config.refreshTokenRotation ?? false,
+      gracePeriod: toMilliseconds(config.rotationGracePeriod ?? '5s', 'JwtManager: `rotationGracePeriod`'),
+      timeout,
+      failOpen: config.revocationFailOpen ?? false,
+      accessLifetime: accessTokenExpires,
+      refreshLifetime: refreshTokenExpires,
+    }, identityClaim),
   };
 }
 

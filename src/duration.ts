@@ -18,19 +18,24 @@ const DURATION = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i;
  * names `what` when it is not a finite, non-negative span.
  */
 export function toSeconds(duration: Duration, what: string): number {
+  return Math.floor(toMilliseconds(duration, what) / 1000);
+}
+
+/** Converts a {@link Duration} to whole milliseconds; see {@link toSeconds}. */
+export function toMilliseconds(duration: Duration, what: string): number {
   let seconds: number;
   if (typeof duration === 'number') {
     seconds = duration;
   } else {
-    const match = DURATION.exec(duration.trim());
+    const match = typeof duration === 'string' ? DURATION.exec(duration.trim()) : null;
     const unit = match ? UNIT_SECONDS[match[2].toLowerCase() || 's'] : undefined;
     if (!match || unit === undefined) {
-      throw new TypeError(`${what}: "${duration}" is not a duration; use seconds or a string such as '15m', '12h', '30d'`);
+      throw new TypeError(`${what}: "${String(duration)}" is not a duration; use seconds or a string such as '15m', '12h', '30d'`);
     }
     seconds = Number(match[1]) * unit;
   }
   if (!Number.isFinite(seconds) || seconds < 0) {
     throw new TypeError(`${what}: a duration must be a finite number of seconds >= 0, got ${String(duration)}`);
   }
-  return Math.floor(seconds);
+  return Math.round(seconds * 1000);
 }

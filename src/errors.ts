@@ -1,3 +1,4 @@
+import { HttpError } from 'routing-controllers';
 import type { JwtClaims } from './claims';
 
 /**
@@ -18,41 +19,68 @@ export const JwtErrorCode = {
   UserLookup: 'ERR_JWT_USER_LOOKUP',
   ClaimsVerification: 'ERR_JWT_CLAIMS_VERIFICATION',
   ClaimsValidation: 'ERR_JWT_CLAIMS_VALIDATION',
+  Revoked: 'ERR_JWT_REVOKED',
+  RefreshTokenReused: 'ERR_JWT_REFRESH_TOKEN_REUSED',
+  RefreshTokenConcurrent: 'ERR_JWT_REFRESH_TOKEN_CONCURRENT',
+  StoreUnavailable: 'ERR_JWT_STORE_UNAVAILABLE',
 } as const;
 
 export type JwtErrorCode = (typeof JwtErrorCode)[keyof typeof JwtErrorCode];
 
-/** Base class of every authentication failure raised by this library. */
-export abstract class JwtError extends Error {
+/**
+ * Base class of every authentication failure raised by this library. It is a
+ * routing-controllers `HttpError`, so one that escapes into an action (from
+ * `decodeToken` or `revokeToken`, say) still answers with its status and
+ * `{ "msg": message }`, never a 500.
+ */
+export abstract class JwtError extends HttpError {
   /** A stable, machine-readable code, one of {@link JwtErrorCode}. */
   abstract readonly code: JwtErrorCode;
-  /** The HTTP status the failure answers with. */
-  abstract readonly status: number;
   /** The token's claims, when the failure came after its signature was verified. */
   claims?: JwtClaims;
 
-  constructor(message: string) {
-    super(message);
+  constructor(status: number, message: string) {
+    super(status, message);
+    // HttpError pins the prototype to its own; restore ours.
+    Object.setPrototypeOf(this, new.target.prototype);
     this.name = new.target.name;
+  }
+
+  /** The HTTP status the failure answers with. */
+  get status(): number {
+    return this.httpCode;
+  }
+
+  toJSON(): { msg: string } {
+    return { msg: this.message };
   }
 }
 
 /** No token was found where one is required (401). */
 export class NoAuthorizationError extends JwtError {
   readonly code = JwtErrorCode.NoAuthorization;
-  readonly status = 401;
+
+  constructor(message: string) {
+    super(401, message);
+  }
 }
 
 /** The `Authorization` header names the right scheme but is malformed (422). */
 export class InvalidHeaderError extends JwtError {
   readonly code = JwtErrorCode.InvalidHeader;
-  readonly status = 422;
+
+  constructor(message: string) {
+    super(422, message);
+  }
 }
 
-/** The token is not a well-formed JWT, uses a refused algorithm, or has bad claims (422). */
+/** The token is not a well-formed JWT, uses a refused algorithm or key, or has bad claims (422). */
 export class JwtDecodeError extends JwtError {
   readonly code: JwtErrorCode = JwtErrorCode.Decode;
-  readonly status = 422;
+
+  constructor(message: string) {
+    super(422, message);
+  }
 }
 
 /** The signature does not match the token's content (422). */
@@ -67,10 +95,9 @@ export class InvalidSignatureError extends JwtDecodeError {
 /** The token's `exp` has passed (401). */
 export class ExpiredTokenError extends JwtError {
   readonly code = JwtErrorCode.Expired;
-  readonly status = 401;
 
   constructor(claims?: JwtClaims) {
-    super('Token has expired');
+    super(401, 'Token has expired');
     this.claims = claims;
   }
 }
@@ -78,43 +105,92 @@ export class ExpiredTokenError extends JwtError {
 /** An access token where a refresh token is required, or the reverse (422). */
 export class WrongTokenTypeError extends JwtError {
   readonly code = JwtErrorCode.WrongTokenType;
-  readonly status = 422;
+
+  constructor(message: string) {
+    super(422, message);
+  }
 }
 
 /** The route needs a fresh token and this one is not (401). */
 export class FreshTokenRequiredError extends JwtError {
   readonly code = JwtErrorCode.FreshTokenRequired;
-  readonly status = 401;
 
   constructor() {
-    super('Fresh token required');
+    super(401, 'Fresh token required');
   }
 }
 
 /** The token is valid but lacks a role the route requires (403). */
 export class RoleMissingError extends JwtError {
   readonly code = JwtErrorCode.RoleMissing;
-  readonly status = 403;
+
+  constructor(message: string) {
+    super(403, message);
+  }
 }
 
 /** `userLookupLoader` found no user for the token's identity (401). */
 export class UserLookupError extends JwtError {
   readonly code = JwtErrorCode.UserLookup;
-  readonly status = 401;
+
+  constructor(message: string) {
+    super(401, message);
+  }
 }
 
 /** `tokenVerificationLoader` refused the token's claims (400). */
 export class ClaimsVerificationError extends JwtError {
   readonly code = JwtErrorCode.ClaimsVerification;
-  readonly status = 400;
 
   constructor() {
-    super('User claims verification failed');
+    super(400, 'User claims verification failed');
   }
 }
 
 /** The claims do not fit the class a `@CurrentJwt()` parameter is typed with (422). */
 export class ClaimsValidationError extends JwtError {
   readonly code = JwtErrorCode.ClaimsValidation;
-  readonly status = 422;
+
+  constructor(message: string) {
+    super(422, message);
+  }
+}
+
+/** The token was revoked: by its `jti`, its family, or a log-out-everywhere (401). */
+export class RevokedTokenError extends JwtError {
+  readonly code: JwtErrorCode = JwtErrorCode.Revoked;
+
+  constructor(message = 'Token has been revoked') {
+    super(401, message);
+  }
+}
+
+/** A refresh token used again after rotation: its whole family is now revoked (401). */
+export class RefreshTokenReuseError extends RevokedTokenError {
+  override readonly code = JwtErrorCode.RefreshTokenReused;
+
+  constructor() {
+    super('Refresh token reuse detected; every token of this session has been revoked');
+  }
+}
+
+/**
+ * A refresh token used twice within the grace interval, e.g. by two tabs at
+ * once: refused, but its family lives on; retry with the newest refresh token (409).
+ */
+export class ConcurrentRefreshError extends JwtError {
+  readonly code = JwtErrorCode.RefreshTokenConcurrent;
+
+  constructor() {
+    super(409, 'Refresh token already used; retry with the newest refresh token');
+  }
+}
+
+/** The revocation store did not answer in time: the request fails closed (503). */
+export class StoreUnavailableError extends JwtError {
+  readonly code = JwtErrorCode.StoreUnavailable;
+
+  constructor() {
+    super(503, 'Token revocation store unavailable; try again later');
+  }
 }

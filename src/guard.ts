@@ -12,8 +12,8 @@ import { verifyToken } from './verify';
 /**
  * The one path every protected request takes, in Flask-JWT-Extended's order so
  * that the same bad token always gets the same answer: find the token, decode
- * and verify it, check its type, its freshness, the app's claims verification,
- * its roles, load its user; only then record the request's state. Returns
+ * and verify it, check its type, its freshness, its revocation (using a refresh
+ * token up under rotation), the app's claims verification, its roles, load its user; only then record the request's state. Returns
  * `undefined` for an anonymous request on an optional route (and for CORS
  * preflights, which pass unchecked); throws a `JwtError`.
  */
@@ -32,6 +32,7 @@ export async function verifyRequest<C extends object>(
   try {
     if (options.verifyType !== false) checkType(claims, !!options.refresh);
     if (options.fresh) checkFresh(claims);
+    await config.revocation.check(claims, { refresh: !!options.refresh, skip: !!options.skipRevocationCheck });
     if (config.tokenVerificationLoader && !(await config.tokenVerificationLoader(header, claims))) throw new ClaimsVerificationError();
     checkRoles(claims, roles, config.rolesClaim);
     const identity = claims[config.identityClaim] as string;

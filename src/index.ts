@@ -1,7 +1,12 @@
 export { JwtManager, getJwt, getJwtIdentity, verifyJwtInRequest } from './manager';
 export type { AuthHeadersOptions, ValueContainer } from './manager';
 export { TokenFactory } from './tokens';
-export type { CreateAccessTokenOptions, CreateTokenOptions } from './tokens';
+export type { CreateAccessTokenOptions, CreateTokenOptions, TokenPair } from './tokens';
+export { MemoryRevocationStore } from './stores/memory';
+export type { MemoryRevocationStoreOptions } from './stores/memory';
+export { RedisRevocationStore } from './stores/redis';
+export type { RedisClientLike, RedisRevocationStoreOptions } from './stores/redis';
+export type { RevocationStore, StoredToken, ConsumeOptions, TokenStatus } from './stores/store';
 export { JwtRequired, JwtRefreshTokenRequired, FreshJwtRequired, JwtOptional, CurrentIdentity, CurrentJwt } from './decorators';
 export type { ClassOrMethodDecorator } from './decorators';
 export type { JwtRequiredOptions } from './requirement';
@@ -17,7 +22,8 @@ export type { RequestAdapter, KoaContextLike } from './request/adapter';
 export {
   JwtErrorCode, JwtError, NoAuthorizationError, InvalidHeaderError, JwtDecodeError, InvalidSignatureError,
   ExpiredTokenError, WrongTokenTypeError, FreshTokenRequiredError, RoleMissingError, UserLookupError,
-  ClaimsVerificationError, ClaimsValidationError,
+  ClaimsVerificationError, ClaimsValidationError, RevokedTokenError, RefreshTokenReuseError, ConcurrentRefreshError,
+  StoreUnavailableError,
 } from './errors';
 export { JwtHttpError } from './http-error';
 export type { JwtErrorBody } from './http-error';

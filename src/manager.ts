@@ -87,6 +87,29 @@ export class JwtManager<User = never> {
   }
 
   /**
+   * Revokes one token, given as its verified claims (e.g. from `@CurrentJwt()`)
+   * or as the raw token (verified first). It is refused with 401
+   * `Token has been revoked` from then on, on every instance sharing the
+   * store, until it would have expired.
+   */
+  async revokeToken(token: JwtClaims | string): Promise<void> {
+    await this.config.revocation.revokeToken(await this.claimsOf(token));
+  }
+
+  /**
+   * Revokes the token's whole session under rotation: every access and refresh
+   * token of its family. A token without a family is revoked alone.
+   */
+  async revokeFamily(token: JwtClaims | string): Promise<void> {
+    await this.config.revocation.revokeFamily(await this.claimsOf(token));
+  }
+
+  /** Log out everywhere: every token of `identity` issued until now is refused; new ones work. */
+  async revokeAllTokensFor(identity: Identity): Promise<void> {
+    await this.config.revocation.revokeAll(String(identity));
+  }
+
+  /**
    * The public verification keys as a JWK Set (RFC 7517), for `/.well-known/jwks.json`.
    * Never holds a private key or an HMAC secret.
    */
@@ -98,6 +121,10 @@ export class JwtManager<User = never> {
   provideTo(container: ValueContainer): void {
     container.set(JwtManager, this);
     container.set(TokenFactory, this.tokens);
+  }
+
+  private async claimsOf(token: JwtClaims | string): Promise<JwtClaims> {
+    return typeof token === 'string' ? this.tokens.decodeToken(token, { allowExpired: true }) : token;
   }
 
   private async verify<C extends object>(

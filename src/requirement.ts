@@ -12,6 +12,8 @@ export interface JwtRequiredOptions {
   locations?: TokenLocation[];
   /** Check the token's `type` claim. Default `true`. */
   verifyType?: boolean;
+  /** Do not ask the revocation store about this route's tokens (a rotating refresh token is still used up). */
+  skipRevocationCheck?: boolean;
   /**
    * Roles the token must hold, all of them (read from the `rolesClaim`).
    * A route that names roles always needs a token, even when `optional`.

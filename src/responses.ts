@@ -10,7 +10,9 @@ export type ErrorKind =
   | 'needsFresh'
   | 'roleMissing'
   | 'userLookup'
-  | 'claimsVerification';
+  | 'claimsVerification'
+  | 'revoked' // revoked, refresh token reused, or used twice at once under rotation
+  | 'storeUnavailable';
 
 /** What an error callback learns of a failure. */
 export interface JwtFailure {
@@ -51,6 +53,10 @@ const KINDS: Readonly<Record<JwtErrorCode, ErrorKind>> = {
   [JwtErrorCode.RoleMissing]: 'roleMissing',
   [JwtErrorCode.UserLookup]: 'userLookup',
   [JwtErrorCode.ClaimsVerification]: 'claimsVerification',
+  [JwtErrorCode.Revoked]: 'revoked',
+  [JwtErrorCode.RefreshTokenReused]: 'revoked',
+  [JwtErrorCode.RefreshTokenConcurrent]: 'revoked',
+  [JwtErrorCode.StoreUnavailable]: 'storeUnavailable',
 };
 
 /** The response to `error`: the defaults, then whatever the app's callback for its kind says. */
@@ -78,6 +84,8 @@ function defaultResponse(error: JwtError, config: ResolvedConfig): Required<JwtE
   }
   // RFC 6750 §3: no error code when the request carried no credentials at all.
   if (error.code === JwtErrorCode.NoAuthorization) return { status: 401, body, headers: { 'WWW-Authenticate': 'Bearer' } };
+  // Not token problems: the store being down, a refresh race.
+  if (error.status === 503 || error.status === 409) return { status: error.status, body, headers: {} };
   const [status, code] = error.code === JwtErrorCode.InvalidHeader ? [400, 'invalid_request']
     : error.code === JwtErrorCode.RoleMissing ? [403, 'insufficient_scope']
       : [401, 'invalid_token'];

@@ -15,6 +15,12 @@ export interface CreateTokenOptions {
   additionalHeaders?: Record<string, unknown>;
 }
 
+/** An access token and a refresh token of one session. */
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+}
+
 /** Options for {@link TokenFactory.createAccessToken}. */
 export interface CreateAccessTokenOptions extends CreateTokenOptions {
   /**
@@ -42,7 +48,36 @@ export class TokenFactory<User = never> {
 
   /** Creates a refresh token for `identity` (never fresh). */
   async createRefreshToken(identity: Identity | User, options: CreateTokenOptions = {}): Promise<string> {
-    return this.sign(identity, 'refresh', false, options);
+    return this.sign(identity, 'refresh', false, options, this.config.revocation.rotates ? randomUUID() : undefined);
+  }
+
+  /**
+   * An access token and a refresh token of one session: under `refreshTokenRotation`
+   * both carry a new family, so revoking the family (or reusing the refresh token)
+   * ends both.
+   */
+  async createTokenPair(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<TokenPair> {
+    const family = this.config.revocation.rotates ? randomUUID() : undefined;
+    const { fresh, ...refreshOptions } = options;
+    return {
+      accessToken: await this.sign(identity, 'access', freshClaim(fresh ?? false), options, family),
+      refreshToken: await this.sign(identity, 'refresh', false, refreshOptions, family),
+    };
+  }
+
+  /**
+   * The answer of a refresh route under rotation: a new, non-fresh access token
+   * and a new refresh token in the same family as the refresh token just used
+   * (whose claims are `claims`; the route has already used it up).
+   */
+  async rotate(claims: JwtClaims, options: CreateTokenOptions = {}): Promise<TokenPair> {
+    if (claims.type !== 'refresh') throw new TypeError('rotate: pass the claims of the refresh token the route verified');
+    const identity = claims[this.config.identityClaim] as string;
+    const family = typeof claims.fam === 'string' ? claims.fam : randomUUID();
+    return {
+      accessToken: await this.sign(identity, 'access', false, options, family),
+      refreshToken: await this.sign(identity, 'refresh', false, options, family),
+    };
   }
 
   /** Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid. */
@@ -50,7 +85,13 @@ export class TokenFactory<User = never> {
     return (await verifyToken(token, this.config, options)).claims;
   }
 
-  private async sign(subject: Identity | User, type: TokenType, fresh: boolean | number, options: CreateTokenOptions): Promise<string> {
+  private async sign(
+    subject: Identity | User,
+    type: TokenType,
+    fresh: boolean | number,
+    options: CreateTokenOptions,
+    family?: string,
+  ): Promise<string> {
     const config = this.config;
     const isIdentity = typeof subject === 'string' || typeof subject === 'number';
     const identity = identityClaim(config.userIdentityLoader && !isIdentity ? await config.userIdentityLoader(subject as never) : subject);
@@ -63,6 +104,9 @@ export class TokenFactory<User = never> {
     if (config.encodeNbf) claims.nbf = iat;
     if (config.encodeAudience !== undefined) claims.aud = config.encodeAudience;
     if (config.encodeIssuer !== undefined) claims.iss = config.encodeIssuer;
+    if (family !== undefined) claims.fam = family;
+    const generation = await config.revocation.generation(identity);
+    if (generation > 0) claims.gen = generation;
     if (lifetime !== false) claims.exp = iat + lifetime;
     const loadedClaims = config.additionalClaimsLoader ? await config.additionalClaimsLoader(subject) : {};
     for (const [claim, value] of Object.entries({ ...loadedClaims, ...options.additionalClaims })) {
