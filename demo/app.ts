@@ -6,9 +6,13 @@ import { JwtManager, type JwtConfig } from '../src';
 import { AccountController, AuthController, KeysController } from './controllers';
 import { UserStore } from './users';
 
-/** The demo API on embedded defaults: a user `test` with password `test`, users in memory. */
+/**
+ * The demo API on embedded defaults: a user `test` with password `test`, users
+ * in memory, refresh-token rotation on, revocations in memory unless `config`
+ * names another store.
+ */
 export async function createDemoApp(config: JwtConfig): Promise<Koa> {
-  const jwt = new JwtManager(config);
+  const jwt = new JwtManager({ refreshTokenRotation: true, ...config });
   const users = new UserStore();
   await users.add('test', 'test');
 

@@ -1,8 +1,9 @@
-import { Body, Get, HttpCode, JsonController, Post, UnauthorizedError } from 'routing-controllers';
+import { Body, BodyParam, Get, HttpCode, JsonController, Post, UnauthorizedError } from 'routing-controllers';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { Service } from 'typedi';
 import {
-  CurrentIdentity, FreshJwtRequired, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired, TokenFactory,
+  CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired,
+  TokenFactory, type JwtClaims,
 } from '../src';
 import { UserStore } from './users';
 
@@ -18,24 +19,45 @@ export class ChangePasswordDto {
 @Service()
 @JsonController()
 export class AuthController {
-  // Both come from the DI container: the demo registers them with typedi.
-  constructor(private readonly tokens: TokenFactory, private readonly users: UserStore) {}
+  // All three come from the DI container: the demo registers them with typedi.
+  constructor(private readonly jwt: JwtManager, private readonly tokens: TokenFactory, private readonly users: UserStore) {}
 
-  /** Password login: a fresh access token and a refresh token. */
+  /** Password login: a fresh access token and a refresh token, one session (family). */
   @Post('/login')
   async login(@Body() body: LoginDto) {
     await this.checkPassword(body);
-    return {
-      access_token: await this.tokens.createAccessToken(body.username, { fresh: true }),
-      refresh_token: await this.tokens.createRefreshToken(body.username),
-    };
+    const { accessToken, refreshToken } = await this.tokens.createTokenPair(body.username, { fresh: true });
+    return { access_token: accessToken, refresh_token: refreshToken };
   }
 
-  /** A new, non-fresh access token for the holder of a refresh token. */
+  /**
+   * Rotation: the refresh token is used up, the answer holds its successor.
+   * Presenting a used one again revokes the whole session.
+   */
   @Post('/refresh')
   @JwtRefreshTokenRequired()
-  async refresh(@CurrentIdentity() identity: string) {
-    return { access_token: await this.tokens.createAccessToken(identity) };
+  async refresh(@CurrentJwt() claims: JwtClaims) {
+    const { accessToken, refreshToken } = await this.tokens.rotate(claims);
+    return { access_token: accessToken, refresh_token: refreshToken };
+  }
+
+  /** Ends this session: the presented access token's family, and a refresh token given in the body. */
+  @Post('/logout')
+  @JwtRequired()
+  @HttpCode(200)
+  async logout(@CurrentJwt() claims: JwtClaims, @BodyParam('refresh_token', { required: false }) refreshToken?: string) {
+    await this.jwt.revokeFamily(claims);
+    if (typeof refreshToken === 'string') await this.jwt.revokeFamily(refreshToken);
+    return { msg: 'Logged out' };
+  }
+
+  /** Ends every session of the user, on every device. */
+  @Post('/logout-everywhere')
+  @JwtRequired()
+  @HttpCode(200)
+  async logoutEverywhere(@CurrentIdentity() identity: string) {
+    await this.jwt.revokeAllTokensFor(identity);
+    return { msg: 'Logged out everywhere' };
   }
 
   /** Password again, for a fresh access token only (no refresh token). */

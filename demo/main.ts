@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { JwtConfig } from '../src';
+import { RedisRevocationStore, type JwtConfig } from '../src';
 import { createDemoApp } from './app';
 
 /**
@@ -27,19 +27,33 @@ function keyConfig(): JwtConfig {
   return { keys: [{ kid: `demo-${new Date().toISOString().slice(0, 10)}`, algorithm, privateKey }] };
 }
 
+/** Revocations in Redis when REDIS_URL is set (shared by every instance), else in memory. */
+async function revocationConfig(): Promise<JwtConfig> {
+  const grace = process.env.JWT_ROTATION_GRACE_PERIOD;
+  const config: JwtConfig = grace === undefined ? {} : { rotationGracePeriod: grace };
+  if (!process.env.REDIS_URL) return config;
+  const { Redis } = await import('ioredis');
+  // No offline queue: while Redis is away, requests fail fast (503) instead of waiting.
+  const redis = new Redis(process.env.REDIS_URL, { lazyConnect: true, enableAutoPipelining: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined); // ioredis reconnects by itself; the 503s say enough
+  await redis.connect();
+  return { ...config, revocationStore: new RedisRevocationStore(redis) };
+}
+
 async function main(): Promise<void> {
-  const app = await createDemoApp(keyConfig());
+  const app = await createDemoApp({ ...keyConfig(), ...(await revocationConfig()) });
   const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}`;
-    console.log(`Demo API listening on ${url}
+    console.log(`Demo API listening on ${url} (revocations: ${process.env.REDIS_URL ? 'Redis' : 'in memory'})
 Try it (user "test", password "test"):
   curl -s -X POST ${url}/login -H 'Content-Type: application/json' -d '{"username":"test","password":"test"}'
   TOKEN=<access_token from above>; REFRESH=<refresh_token from above>
   curl -s ${url}/protected -H "Authorization: Bearer $TOKEN"
-  curl -s -X POST ${url}/refresh -H "Authorization: Bearer $REFRESH"
+  curl -s -X POST ${url}/refresh -H "Authorization: Bearer $REFRESH"     # rotates: use the new refresh_token next time
   curl -s -X POST ${url}/change-password -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"newPassword":"a-longer-one"}'
   curl -s ${url}/optional
+  curl -s -X POST ${url}/logout -H "Authorization: Bearer $TOKEN"
   curl -s ${url}/.well-known/jwks.json`);
   });
 }

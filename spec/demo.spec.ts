@@ -84,6 +84,17 @@ describe('demo API, end to end', function () {
     expect((await request.get('/optional').set(bearer(access)).expect(200)).body).to.include({ logged_in_as: 'test' });
   });
 
+  it('rotates refresh tokens, and /logout revokes the session (memory store)', async () => {
+    const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+    const session = (await request.post('/login').send({ username: 'test', password: 'correct horse' }).expect(200)).body;
+    const rotated = (await request.post('/refresh').set(bearer(session.refresh_token)).expect(200)).body;
+    expect(rotated).to.have.keys('access_token', 'refresh_token');
+    await request.post('/logout').set(bearer(rotated.access_token)).expect(200);
+    expect((await request.get('/protected').set(bearer(rotated.access_token)).expect(401)).body).to.deep.equal({ msg: 'Token has been revoked' });
+    await request.post('/refresh').set(bearer(rotated.refresh_token)).expect(401);
+    await request.get('/protected').set(bearer(session.access_token)).expect(401);
+  });
+
   it('serves an empty JWK Set with an HMAC secret', async () => {
     expect((await request.get('/.well-known/jwks.json').expect(200)).body).to.deep.equal({ keys: [] });
   });

@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { Get, JsonController } from 'routing-controllers';
+import supertest from 'supertest';
+import { CurrentIdentity, JwtRequired, RedisRevocationStore } from '../src';
+import { SECRET, startServer, type TestServer } from './helpers';
+import { freePortBase, hasRedisServer, PrivateRedis, requireService } from './services';
+
+@JsonController('/fault')
+class Routes {
+  @Get('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('Redis faults: a private redis-server killed mid-run and restarted', function () {
+  this.timeout(30_000);
+  let redisServer: PrivateRedis;
+  let client: Redis;
+  let closed: TestServer;
+  let open: TestServer;
+
+  before(async function () {
+    requireService(this, hasRedisServer(), 'redis-server/redis-cli not installed');
+    redisServer = new PrivateRedis(freePortBase() + 10);
+    await redisServer.start();
+    // As the README recommends: no offline queue, so commands fail fast while Redis is away.
+    client = new Redis({ port: redisServer.port, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    client.on('error', () => undefined);
+    await client.connect();
+    const store = new RedisRevocationStore(client, { prefix: 'fault' });
+    closed = await startServer([Routes], { secretKey: SECRET, revocationStore: store, revocationStoreTimeout: '300ms' });
+    open = await startServer([Routes], { secretKey: SECRET, revocationStore: store, revocationStoreTimeout: '300ms', revocationFailOpen: true });
+  });
+  after(async () => {
+    await closed?.close();
+    await open?.close();
+    client?.disconnect();
+    await redisServer?.destroy();
+  });
+
+  it('answers 503 fast while Redis is down (or lets through with fail-open), and recovers by itself', async () => {
+    const token = await closed.jwt.tokens.createAccessToken('alice');
+    const auth = { Authorization: `Bearer ${token}` };
+    await closed.request.get('/fault/me').set(auth).expect(200);
+
+    await redisServer.stop();
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      const res = await closed.request.get('/fault/me').set(auth);
+      expect(res.status).to.equal(503);
+      expect(res.body).to.deep.equal({ msg: 'Token revocation store unavailable; try again later' });
+      // Bounded: the store timeout is 300 ms; allow generous slack on a loaded machine, never a hang.
+      expect(Date.now() - started).to.be.below(3000);
+      await open.request.get('/fault/me').set(auth).expect(200);
+    }
+    // Issuing needs the store too (the identity's generation): fails closed, never a 500.
+    let error: unknown;
+    await closed.jwt.tokens.createAccessToken('bob').catch((e: unknown) => { error = e; });
+    expect(error).to.have.property('status', 503);
+
+    await redisServer.start();
+    let status = 0;
+    for (let attempt = 0; attempt < 100 && status !== 200; attempt++) {
+      status = (await closed.request.get('/fault/me').set(auth)).status;
+      if (status !== 200) {
+        expect(status).to.equal(503);
+        await sleep(100);
+      }
+    }
+    expect(status).to.equal(200);
+  });
+});
+
+/** The demo as a real process, sharing a Redis with its siblings. */
+async function startDemo(redisPort: number): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'demo', 'main.js')], {
+    env: { ...process.env, PORT: '0', JWT_SECRET_KEY: SECRET, REDIS_URL: `redis://127.0.0.1:${redisPort}`, JWT_ROTATION_GRACE_PERIOD: '100ms' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk;
+      const match = /listening on (http:\/\/\S+) \(revocations: Redis\)/.exec(out);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`demo exited with ${code}`)));
+  });
+  return { url, child };
+}
+
+describe('many instances: two demo processes sharing one Redis', function () {
+  this.timeout(30_000);
+  let redisServer: PrivateRedis;
+  let a: supertest.Agent;
+  let b: supertest.Agent;
+  const children: ChildProcess[] = [];
+
+  before(async function () {
+    requireService(this, hasRedisServer(), 'redis-server/redis-cli not installed');
+    redisServer = new PrivateRedis(freePortBase() + 11);
+    await redisServer.start();
+    const [first, second] = await Promise.all([startDemo(redisServer.port), startDemo(redisServer.port)]);
+    children.push(first.child, second.child);
+    a = supertest.agent(first.url);
+    b = supertest.agent(second.url);
+  });
+  after(async () => {
+    await Promise.all(children.map(async (child) => { child.kill(); await once(child, 'exit'); }));
+    await redisServer?.destroy();
+  });
+
+  const login = async (instance: supertest.Agent) =>
+    (await instance.post('/login').send({ username: 'test', password: 'test' }).expect(200)).body as { access_token: string; refresh_token: string };
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  it('logout on one instance is refused on the other', async () => {
+    const session = await login(a);
+    await b.get('/protected').set(bearer(session.access_token)).expect(200);
+    await a.post('/logout').set(bearer(session.access_token)).send({ refresh_token: session.refresh_token }).expect(200);
+    expect((await b.get('/protected').set(bearer(session.access_token)).expect(401)).body).to.deep.equal({ msg: 'Token has been revoked' });
+    await b.post('/refresh').set(bearer(session.refresh_token)).expect(401);
+  });
+
+  it('reuse detected on one instance kills the family on the other', async () => {
+    const session = await login(a);
+    const rotated = (await a.post('/refresh').set(bearer(session.refresh_token)).expect(200)).body;
+    await sleep(150); // past the demo's 100 ms grace
+    expect((await b.post('/refresh').set(bearer(session.refresh_token)).expect(401)).body.msg).to.match(/reuse detected/);
+    await a.post('/refresh').set(bearer(rotated.refresh_token)).expect(401);
+    await a.get('/protected').set(bearer(rotated.access_token)).expect(401);
+    await b.get('/protected').set(bearer(session.access_token)).expect(401);
+  });
+
+  it('logout-everywhere on one instance ends every session on both; a new login works', async () => {
+    const [first, second] = [await login(a), await login(b)];
+    await b.post('/logout-everywhere').set(bearer(second.access_token)).expect(200);
+    await a.get('/protected').set(bearer(first.access_token)).expect(401);
+    await a.post('/refresh').set(bearer(first.refresh_token)).expect(401);
+    const again = await login(a);
+    await b.get('/protected').set(bearer(again.access_token)).expect(200);
+  });
+});
