@@ -25,11 +25,15 @@ async function rejects(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
-/** Flips one bit in the middle of a segment (0 header, 1 payload, 2 signature), keeping it base64url. */
+/**
+ * Flips one bit near the start of a segment (0 header, 1 payload, 2 signature),
+ * keeping it canonical base64url; in an ES signature that is in r, so the
+ * result is a wrong signature, not a high-s one.
+ */
 function tamper(token: string, segment: number): string {
   const parts = token.split('.');
   const bytes = Buffer.from(parts[segment], 'base64url');
-  bytes[bytes.length >> 1] ^= 0x01;
+  bytes[1] ^= 0x01;
   parts[segment] = bytes.toString('base64url');
   return parts.join('.');
 }
@@ -158,7 +162,7 @@ describe('keys', () => {
           [{ kid: 'k2' }, 'Unknown "kid"'],
           [{ kid: '../../../../dev/null' }, 'Invalid "kid" header'],
           [{ kid: "k1' OR '1'='1" }, 'Invalid "kid" header'],
-          [{ kid: 'k'.repeat(10_000) }, 'Invalid "kid" header'],
+          [{ kid: 'k'.repeat(5_000) }, 'Invalid "kid" header'],
           [{ kid: 42 }, 'Invalid "kid" header'],
           [{}, 'Missing "kid" header'],
         ];

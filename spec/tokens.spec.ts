@@ -2,10 +2,16 @@ import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { decodeProtectedHeader, importSPKI, jwtVerify, SignJWT, exportSPKI } from 'jose';
 import { JwtDecodeError, JwtManager, ExpiredTokenError, type JwtClaims } from '../src';
+import { toLowS } from '../src/ecdsa';
 import { SECRET } from './helpers';
 
 const secret = new TextEncoder().encode(SECRET);
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function lowS(alg: string, token: string): string {
+  const [header, payload, signature] = token.split('.');
+  return `${header}.${payload}.${toLowS(alg, signature)}`;
+}
 
 function payloadOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
@@ -77,7 +83,14 @@ describe('tokens', () => {
       expect((a.exp as number) - (a.iat as number)).to.equal(60);
       const b = payloadOf(await jwt.tokens.createRefreshToken('a', { expiresIn: '2h' }));
       expect((b.exp as number) - (b.iat as number)).to.equal(7200);
-      expect(payloadOf(await jwt.tokens.createAccessToken('a', { expiresIn: false }))).not.to.have.property('exp');
+      const endless = new JwtManager({ secretKey: SECRET, accessTokenExpires: false });
+      const forever = await endless.tokens.createAccessToken('a', { expiresIn: false });
+      expect(payloadOf(forever)).not.to.have.property('exp');
+      expect(await endless.tokens.decodeToken(forever)).to.include({ sub: 'a' });
+      // Where access tokens expire, a token without exp would be refused: it is not minted either.
+      let refused: unknown;
+      await jwt.tokens.createAccessToken('a', { expiresIn: false }).catch((e: unknown) => { refused = e; });
+      expect(refused).to.be.instanceOf(TypeError).with.property('message').that.contains('accessTokenExpires: false');
       let error: unknown;
       await jwt.tokens.createAccessToken('a', { expiresIn: 'later' }).catch((e: unknown) => { error = e; });
       expect(error).to.be.instanceOf(TypeError);
@@ -180,7 +193,8 @@ describe('tokens', () => {
         const { payload } = await jwtVerify(await manager.tokens.createAccessToken('alice'), joseKey, { algorithms: [alg] });
         expect(payload).to.include({ sub: 'alice', type: 'access' });
         const theirs = await new SignJWT({ type: 'access' }).setProtectedHeader({ alg }).setSubject('bob').setExpirationTime('5m').sign(privateKey);
-        expect(await manager.tokens.decodeToken(theirs)).to.include({ sub: 'bob' });
+        // ES signatures come in a low-s and a high-s form; jose emits either. The low one is accepted.
+        expect(await manager.tokens.decodeToken(lowS(alg, theirs))).to.include({ sub: 'bob' });
       });
     }
   });

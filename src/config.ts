@@ -41,6 +41,13 @@ export interface JwtConfig<User = never> {
   headerName?: string;
   /** Scheme in front of the token; `''` for a bare token. Default `'Bearer'`. */
   headerType?: string;
+  /** Longest token accepted, in characters; longer ones are refused before any decoding. Default `8192`. */
+  maxTokenLength?: number;
+  /**
+   * Accept ECDSA (ES*) signatures with a high `s`, the twin form of every ES signature
+   * that many libraries emit half the time. Default `false`: tokens signed here always have low `s`.
+   */
+  allowHighS?: boolean;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`. Default `0`. */
   leeway?: Duration;
   /** Put an `nbf` claim in new tokens. Default `true`. */
@@ -122,6 +129,8 @@ export interface ResolvedConfig {
   readonly headerName: string;
   readonly headerType: string;
   readonly leeway: number;
+  readonly maxTokenLength: number;
+  readonly allowHighS: boolean;
   readonly encodeNbf: boolean;
   readonly encodeAudience?: string | string[];
   readonly decodeAudience?: readonly string[];
@@ -176,6 +185,8 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     headerName,
     headerType,
     leeway: toSeconds(config.leeway ?? 0, 'JwtManager: `leeway`'),
+    maxTokenLength: positiveInteger(config.maxTokenLength ?? 8192, 'maxTokenLength'),
+    allowHighS: config.allowHighS ?? false,
     encodeNbf: config.encodeNbf ?? true,
     encodeAudience: config.encodeAudience,
     decodeAudience: config.decodeAudience === undefined ? undefined : ([] as string[]).concat(config.decodeAudience),
@@ -212,5 +223,10 @@ export function expiry(value: Duration | false, what: string): number | false {
 
 function nonEmpty(value: string, what: string): string {
   if (typeof value !== 'string' || value === '') throw new Error(`JwtManager: \`${what}\` must be a non-empty string`);
+  return value;
+}
+
+function positiveInteger(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`JwtManager: \`${what}\` must be a positive integer`);
   return value;
 }

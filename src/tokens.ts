@@ -3,6 +3,7 @@ import jsonwebtoken from 'jsonwebtoken';
 import { now, RESERVED_CLAIMS, type JwtClaims, type TokenType } from './claims';
 import { expiry, type Identity, type ResolvedConfig } from './config';
 import { toSeconds, type Duration } from './duration';
+import { toLowS } from './ecdsa';
 import { verifyToken, type VerifyOptions } from './verify';
 
 /** Options for {@link TokenFactory.createRefreshToken}. */
@@ -95,9 +96,12 @@ export class TokenFactory<User = never> {
     const config = this.config;
     const isIdentity = typeof subject === 'string' || typeof subject === 'number';
     const identity = identityClaim(config.userIdentityLoader && !isIdentity ? await config.userIdentityLoader(subject as never) : subject);
-    const lifetime = options.expiresIn === undefined
-      ? (type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires)
-      : expiry(options.expiresIn, 'expiresIn');
+    const configured = type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires;
+    const lifetime = options.expiresIn === undefined ? configured : expiry(options.expiresIn, 'expiresIn');
+    // The verifier requires `exp` unless the configuration issues non-expiring tokens of this type.
+    if (lifetime === false && configured !== false) {
+      throw new TypeError(`expiresIn: false needs ${type}TokenExpires: false in the configuration; tokens without exp are refused otherwise`);
+    }
     const iat = now();
     // Flask-JWT-Extended's claim order, so tokens read the same side by side.
     const claims: Record<string, unknown> = { fresh, iat, jti: randomUUID(), type, [config.identityClaim]: identity };
@@ -121,10 +125,12 @@ export class TokenFactory<User = never> {
       throw new TypeError(`additionalHeaders may not set "alg" or "crit"${config.keys.usesKeyIds ? ', nor "kid" with a key ring' : ''}`);
     }
     const { algorithm, key, kid } = await config.keys.signingKey(identity);
-    return jsonwebtoken.sign(claims, key, {
+    const token = jsonwebtoken.sign(claims, key, {
       algorithm,
       header: { alg: algorithm, ...header, ...(kid === undefined ? {} : { kid }) },
     });
+    const signatureStart = token.lastIndexOf('.') + 1;
+    return token.slice(0, signatureStart) + toLowS(algorithm, token.slice(signatureStart));
   }
 }
 

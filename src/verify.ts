@@ -1,7 +1,9 @@
 import jsonwebtoken from 'jsonwebtoken';
 import { now, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
 import type { ResolvedConfig } from './config';
+import { isHighS } from './ecdsa';
 import { ExpiredTokenError, InvalidSignatureError, JwtDecodeError } from './errors';
+import { hasDuplicateMembers } from './json';
 
 /** Options of {@link verifyToken}. */
 export interface VerifyOptions {
@@ -10,25 +12,29 @@ export interface VerifyOptions {
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
+/** The largest NumericDate of a four-digit year (9999-12-31T23:59:59Z); beyond it, likely milliseconds. */
+const MAX_NUMERIC_DATE = 253402300799;
 
 /**
- * Decodes and verifies a compact JWT: form, algorithm (from the configured list
- * only), signature, then the registered claims with PyJWT's messages, so a
- * token gets the same answer here as from Flask-JWT-Extended.
+ * Decodes and verifies a compact JWT: size and strict form first (no decoding
+ * before that), then the algorithm (from the configured list only, with the
+ * configured key only), the signature, and the registered claims with PyJWT's
+ * messages, so a token gets the same answer here as from Flask-JWT-Extended.
+ * Each accepted token has exactly one accepted string form.
  * Throws a {@link JwtError}; never echoes the token, a key or an expected value.
  */
 export async function verifyToken(token: string, config: ResolvedConfig, options: VerifyOptions = {}): Promise<DecodedJwt> {
+  if (token.length > config.maxTokenLength) throw new JwtDecodeError('Token is too long');
   const segments = token.split('.');
   if (segments.length !== 3) throw new JwtDecodeError(segments.length < 3 ? 'Not enough segments' : 'Too many segments');
-  if (!segments.every((segment) => SEGMENT.test(segment))) throw new JwtDecodeError('Invalid token encoding');
+  const bytes = segments.map(decodeSegment);
 
-  const header = parseObject(segments[0]) as JwtHeader | undefined;
-  if (!header) throw new JwtDecodeError('Invalid header string');
-  const payload = parseObject(segments[1]);
-  if (!payload) throw new JwtDecodeError('Invalid payload string');
+  const header = parseObject(bytes[0], 'header') as JwtHeader;
+  const payload = parseObject(bytes[1], 'payload');
   const key = await config.keys.verificationKey(header, payload);
   // RFC 7515 §4.1.11: extensions we do not understand must make the token invalid.
   if (header.crit !== undefined) throw new JwtDecodeError('Unsupported critical header parameter');
+  if (!config.allowHighS && isHighS(header.alg, bytes[2])) throw new JwtDecodeError('Non-canonical signature (high S)');
 
   try {
     jsonwebtoken.verify(token, key, {
@@ -46,12 +52,30 @@ export async function verifyToken(token: string, config: ResolvedConfig, options
   return { header, claims: checkClaims(payload, config, options) };
 }
 
+/**
+ * Strict base64url: its alphabet, no padding, and the one canonical encoding
+ * (unused trailing bits zero), so no second string decodes to the same bytes.
+ */
+function decodeSegment(segment: string): Buffer {
+  if (!SEGMENT.test(segment)) throw new JwtDecodeError('Invalid token encoding');
+  const bytes = Buffer.from(segment, 'base64url');
+  if (bytes.toString('base64url') !== segment) throw new JwtDecodeError('Invalid token encoding');
+  return bytes;
+}
+
 function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, options: VerifyOptions): JwtClaims {
   const time = now();
   const { leeway } = config;
   const exp = numericDate(payload, 'exp', 'Expiration Time');
   const nbf = numericDate(payload, 'nbf', 'Not Before');
   const iat = numericDate(payload, 'iat', 'Issued At');
+  // Tokens minted elsewhere may lack these; Flask-JWT-Extended reads them so too.
+  const type = payload.type ?? 'access';
+  if (type !== 'access' && type !== 'refresh') throw new JwtDecodeError('Invalid claim: type');
+  // A token that never expires only where the app issues such tokens itself.
+  if (exp === undefined && (type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires) !== false) {
+    throw new JwtDecodeError('Token is missing the "exp" claim');
+  }
   if (exp !== undefined && exp <= time - leeway && !options.allowExpired) throw new ExpiredTokenError(payload as JwtClaims);
   if (nbf !== undefined && nbf > time + leeway) throw new JwtDecodeError('The token is not yet valid (nbf)');
   if (iat !== undefined && iat > time + leeway) throw new JwtDecodeError('The token is not yet valid (iat)');
@@ -67,9 +91,6 @@ function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, o
   if (typeof identity !== 'string') throw new JwtDecodeError('Subject must be a string');
   if (payload.jti !== undefined && typeof payload.jti !== 'string') throw new JwtDecodeError('Invalid claim: jti');
 
-  // Tokens minted elsewhere may lack these; Flask-JWT-Extended reads them so too.
-  const type = payload.type ?? 'access';
-  if (type !== 'access' && type !== 'refresh') throw new JwtDecodeError('Invalid claim: type');
   const fresh = payload.fresh ?? false;
   if (typeof fresh !== 'boolean' && !(typeof fresh === 'number' && Number.isFinite(fresh))) {
     throw new JwtDecodeError('Invalid claim: fresh');
@@ -92,19 +113,24 @@ function checkAudience(aud: unknown, expected: readonly string[] | undefined): v
 function numericDate(payload: Record<string, unknown>, claim: string, name: string): number | undefined {
   const value = payload[claim];
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new JwtDecodeError(`${name} claim (${claim}) must be a number`);
-  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new JwtDecodeError(`${name} claim (${claim}) must be a number`);
+  if (value < 0 || value > MAX_NUMERIC_DATE) throw new JwtDecodeError(`${name} claim (${claim}) is out of range`);
   return value;
 }
 
-function parseObject(segment: string): Record<string, unknown> | undefined {
+/** The header or payload: a JSON object in UTF-8, each member name once. */
+function parseObject(bytes: Buffer, part: 'header' | 'payload'): Record<string, unknown> {
+  let value: unknown;
+  const text = bytes.toString('utf8');
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return isPlainObject(value) ? value : undefined;
+    value = JSON.parse(text);
   } catch {
-    return undefined;
+    throw new JwtDecodeError(`Invalid ${part} string`);
   }
+  if (!isPlainObject(value)) throw new JwtDecodeError(`Invalid ${part} string`);
+  // JSON.parse keeps the last of duplicate names: {"sub":"a","sub":"admin"} must not become admin.
+  if (hasDuplicateMembers(text)) throw new JwtDecodeError(`Duplicate member name in ${part}`);
+  return value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
