@@ -12,8 +12,11 @@ export const ALGORITHMS = [
 
 export type Algorithm = (typeof ALGORITHMS)[number];
 
-/** A key as the application holds it: a PEM (or, for HMAC, the secret) as text or bytes, or a `KeyObject`. */
-export type KeyMaterial = string | Buffer | KeyObject;
+/**
+ * A key as the application holds it: a PEM (or, for HMAC, the secret) as text or
+ * bytes, a `KeyObject`, or a JWK (whose `use`, `key_ops` and `alg`, when present, must allow the use).
+ */
+export type KeyMaterial = string | Buffer | KeyObject | JsonWebKey;
 
 /**
  * One key of a key ring. The first key of the ring signs new tokens; every key
@@ -144,7 +147,7 @@ export class KeyStore {
    * The key that verifies a token with this header, chosen by the configuration
    * (the token's `alg` must be accepted, and must be its key's own algorithm).
    */
-  async verificationKey(header: JwtHeader, unverifiedClaims: Record<string, unknown>): Promise<KeyObject> {
+  async verificationKey(header: JwtHeader, unverifiedClaims: () => Record<string, unknown>): Promise<KeyObject> {
     const alg = header.alg;
     if (this.byKid) {
       if (header.kid === undefined) throw new JwtDecodeError('Missing "kid" header');
@@ -156,7 +159,7 @@ export class KeyStore {
     }
     if (!this.decodeAlgorithms.includes(alg as Algorithm)) throw new JwtDecodeError('The specified alg value is not allowed');
     if (this.config.decodeKeyLoader) {
-      const material = await this.config.decodeKeyLoader(header, unverifiedClaims);
+      const material = await this.config.decodeKeyLoader(header, unverifiedClaims());
       try {
         return toKey(material, alg as Algorithm, 'verify', this.allowWeakSecret);
       } catch {
@@ -246,13 +249,33 @@ function checkAlgorithm(alg: unknown): Algorithm {
  * through, configured or loaded.
  */
 function toKey(material: KeyMaterial, alg: Algorithm, use: 'sign' | 'verify', allowWeakSecret: boolean): KeyObject {
-  if (isHmac(alg)) return toSecretKey(material, alg, allowWeakSecret);
-  const key = use === 'sign' ? toPrivateKey(material) : toPublicKey(material);
+  const plain = isJwk(material) ? fromJwk(material, alg, use) : material;
+  if (isHmac(alg)) return toSecretKey(plain, alg, allowWeakSecret);
+  const key = use === 'sign' ? toPrivateKey(plain) : toPublicKey(plain);
   assertFits(key, alg);
   return key;
 }
 
-function toSecretKey(secret: KeyMaterial | undefined, alg: Algorithm, allowWeak: boolean): KeyObject {
+function isJwk(material: KeyMaterial): material is JsonWebKey {
+  return typeof material === 'object' && !Buffer.isBuffer(material) && !(material instanceof KeyObject);
+}
+
+/** A JWK as a `KeyObject`, if its own restrictions allow `use` with `alg` (RFC 7517 §4.2-4.4). */
+function fromJwk(jwk: JsonWebKey, alg: Algorithm, use: 'sign' | 'verify'): KeyObject {
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw new Error(`JwtManager: the JWK is for "use": "${String(jwk.use)}", not signatures`);
+  const keyOps = jwk.key_ops as unknown;
+  if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes(use))) throw new Error(`JwtManager: the JWK's key_ops do not allow "${use}"`);
+  if (jwk.alg !== undefined && jwk.alg !== alg) throw new Error(`JwtManager: the JWK is for ${String(jwk.alg)}, not ${alg}`);
+  try {
+    if (jwk.kty === 'oct') return createSecretKey(Buffer.from(String(jwk.k), 'base64url'));
+    return use === 'sign' ? createPrivateKey({ key: jwk, format: 'jwk' }) : createPublicKey({ key: jwk, format: 'jwk' });
+  } catch {
+    throw new Error(`JwtManager: the JWK is not a readable ${use === 'sign' ? 'private' : 'public'} key`);
+  }
+}
+
+function toSecretKey(material: KeyMaterial | undefined, alg: Algorithm, allowWeak: boolean): KeyObject {
+  const secret = material !== undefined && isJwk(material) ? fromJwk(material, alg, 'verify') : material;
   if (secret === undefined || secret === '' || (Buffer.isBuffer(secret) && secret.length === 0)) {
     throw new Error(`JwtManager: \`secretKey\` is required for ${alg}; pass a random secret of at least 32 bytes (e.g. from \`openssl rand -base64 48\`)`);
   }
@@ -276,7 +299,7 @@ function toSecretKey(secret: KeyMaterial | undefined, alg: Algorithm, allowWeak:
   return key;
 }
 
-function toPrivateKey(material: KeyMaterial): KeyObject {
+function toPrivateKey(material: string | Buffer | KeyObject): KeyObject {
   if (material instanceof KeyObject) {
     if (material.type !== 'private') throw new Error(`JwtManager: \`privateKey\` must be a private key, got a ${material.type} key`);
     return material;
@@ -288,7 +311,7 @@ function toPrivateKey(material: KeyMaterial): KeyObject {
   }
 }
 
-function toPublicKey(material: KeyMaterial): KeyObject {
+function toPublicKey(material: string | Buffer | KeyObject): KeyObject {
   if (material instanceof KeyObject) {
     if (material.type === 'secret') throw new Error('JwtManager: `publicKey` must be a public (or private) key, got a secret key');
     return material.type === 'private' ? createPublicKey(material) : material;
