@@ -12,7 +12,7 @@ export interface VerifyOptions {
   allowExpired?: boolean;
 }
 
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
+const SEGMENT = /^[A-Za-z0-9_-]*$/;
 /** The largest NumericDate of a four-digit year (9999-12-31T23:59:59Z); beyond it, likely milliseconds. */
 const MAX_NUMERIC_DATE = 253402300799;
 
