@@ -22,6 +22,8 @@ export interface JwtClaims {
   fam?: string;
   /** The identity's revocation generation when the token was issued; absent means 0. */
   gen?: number;
+  /** Double-submit CSRF value, when tokens travel in cookies with CSRF protection. */
+  csrf?: string;
   [claim: string]: unknown;
 }
 
@@ -40,7 +42,7 @@ export interface DecodedJwt {
 }
 
 /** The claims a token carries by construction; `additionalClaims` may not set them. */
-export const RESERVED_CLAIMS: readonly string[] = ['type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'fam', 'gen'];
+export const RESERVED_CLAIMS: readonly string[] = ['type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'fam', 'gen', 'csrf'];
 
 /** Current time as a NumericDate (seconds since the epoch). */
 export function now(): number {

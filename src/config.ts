@@ -35,8 +35,60 @@ export interface JwtConfig<User = never> {
   identityClaim?: string;
   /** Key of the error message in JSON error bodies. Default `'msg'`. */
   errorMessageKey?: string;
-  /** Where tokens are looked for. Default `['headers']`. */
+  /** Where tokens are looked for, in order of precedence. Default `['headers']`. */
   tokenLocation?: TokenLocation[];
+  /** Query-string parameter carrying the token. Default `'jwt'`. */
+  queryStringName?: string;
+  /** JSON body key carrying an access token. Default `'access_token'`. */
+  jsonKey?: string;
+  /** JSON body key carrying a refresh token (on refresh routes). Default `'refresh_token'`. */
+  refreshJsonKey?: string;
+
+  /** Default `'access_token_cookie'`. */
+  accessCookieName?: string;
+  /** Default `'refresh_token_cookie'`. */
+  refreshCookieName?: string;
+  /** Default `'/'`. */
+  accessCookiePath?: string;
+  /** Default `'/'`; scope it to the refresh route (e.g. `'/refresh'`) so the refresh token travels nowhere else. */
+  refreshCookiePath?: string;
+  /** `Domain` of the cookies. Default: none (the host only). */
+  cookieDomain?: string;
+  /** `Secure` cookies (HTTPS only). Default `false`, as in Flask-JWT-Extended; turn it on in production. */
+  cookieSecure?: boolean;
+  /** `SameSite` of the cookies. Default: not set. */
+  cookieSameSite?: 'Strict' | 'Lax' | 'None';
+  /** Session cookies (gone when the browser closes) rather than persistent ones. Default `true`. */
+  sessionCookie?: boolean;
+  /**
+   * Persistent cookies live as long as the token they hold (its `exp`) instead of
+   * Flask-JWT-Extended's fixed year. Default `false`.
+   */
+  cookieMaxAgeFromToken?: boolean;
+  /** Double-submit CSRF protection for tokens read from cookies. Default `true`. */
+  cookieCsrfProtect?: boolean;
+  /** Methods that need the CSRF value. Default `['POST', 'PUT', 'PATCH', 'DELETE']`. */
+  csrfMethods?: string[];
+  /** Also set the readable CSRF cookies. Default `true`. */
+  csrfInCookies?: boolean;
+  /** Default `'csrf_access_token'`. */
+  accessCsrfCookieName?: string;
+  /** Default `'csrf_refresh_token'`. */
+  refreshCsrfCookieName?: string;
+  /** Default `'/'`. */
+  accessCsrfCookiePath?: string;
+  /** Default `'/'`. */
+  refreshCsrfCookiePath?: string;
+  /** Default `'X-CSRF-TOKEN'`. */
+  accessCsrfHeaderName?: string;
+  /** Default `'X-CSRF-TOKEN'`. */
+  refreshCsrfHeaderName?: string;
+  /** Also accept the CSRF value from a form field. Default `false`. */
+  csrfCheckForm?: boolean;
+  /** Default `'csrf_token'`. */
+  accessCsrfFieldName?: string;
+  /** Default `'csrf_token'`. */
+  refreshCsrfFieldName?: string;
   /** Header carrying the token. Default `'Authorization'`. */
   headerName?: string;
   /** Scheme in front of the token; `''` for a bare token. Default `'Bearer'`. */
@@ -115,8 +167,33 @@ export interface JwtConfig<User = never> {
   rfc6750Errors?: boolean;
 }
 
-/** Places a token can be read from. */
-export type TokenLocation = 'headers';
+/** Places a token can be read from, as Flask-JWT-Extended names them. */
+export type TokenLocation = 'headers' | 'cookies' | 'query_string' | 'json';
+
+/** One token type's cookie names and paths, and where its CSRF value comes from. */
+export interface CookieNames {
+  readonly cookie: string;
+  readonly path: string;
+  readonly csrfCookie: string;
+  readonly csrfPath: string;
+  readonly csrfHeader: string;
+  readonly csrfField: string;
+}
+
+/** Cookie and CSRF settings, resolved. */
+export interface CookieSettings {
+  readonly access: CookieNames;
+  readonly refresh: CookieNames;
+  readonly domain?: string;
+  readonly secure: boolean;
+  readonly sameSite?: 'Strict' | 'Lax' | 'None';
+  readonly session: boolean;
+  readonly maxAgeFromToken: boolean;
+  readonly csrfProtect: boolean;
+  readonly csrfMethods: readonly string[];
+  readonly csrfInCookies: boolean;
+  readonly csrfCheckForm: boolean;
+}
 
 /** The configuration with every default filled in and every value checked. */
 export interface ResolvedConfig {
@@ -126,6 +203,10 @@ export interface ResolvedConfig {
   readonly identityClaim: string;
   readonly errorMessageKey: string;
   readonly tokenLocation: readonly TokenLocation[];
+  readonly queryStringName: string;
+  readonly jsonKey: string;
+  readonly refreshJsonKey: string;
+  readonly cookies: CookieSettings;
   readonly headerName: string;
   readonly headerType: string;
   readonly leeway: number;
@@ -147,7 +228,7 @@ export interface ResolvedConfig {
   readonly revocation: Revocation;
 }
 
-const LOCATIONS: readonly TokenLocation[] = ['headers'];
+const LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query_string', 'json'];
 
 /** Checks `config` and fills in defaults; throws an `Error` saying what to fix. */
 export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
@@ -155,8 +236,8 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     throw new TypeError('JwtManager: expected a configuration object, e.g. new JwtManager({ secretKey })');
   }
   const tokenLocation = config.tokenLocation ?? ['headers'];
-  if (tokenLocation.length === 0 || tokenLocation.some((l) => !LOCATIONS.includes(l))) {
-    throw new Error(`JwtManager: \`tokenLocation\` must list one or more of ${LOCATIONS.join(', ')}`);
+  if (tokenLocation.length === 0 || tokenLocation.some((l) => !LOCATIONS.includes(l)) || new Set(tokenLocation).size !== tokenLocation.length) {
+    throw new Error(`JwtManager: \`tokenLocation\` must list one or more of ${LOCATIONS.join(', ')}, each once`);
   }
   const headerName = config.headerName ?? 'Authorization';
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(headerName)) {
@@ -182,6 +263,10 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     identityClaim,
     errorMessageKey: nonEmpty(config.errorMessageKey ?? 'msg', 'errorMessageKey'),
     tokenLocation,
+    queryStringName: nonEmpty(config.queryStringName ?? 'jwt', 'queryStringName'),
+    jsonKey: nonEmpty(config.jsonKey ?? 'access_token', 'jsonKey'),
+    refreshJsonKey: nonEmpty(config.refreshJsonKey ?? 'refresh_token', 'refreshJsonKey'),
+    cookies: cookieSettings(config),
     headerName,
     headerType,
     leeway: toSeconds(config.leeway ?? 0, 'JwtManager: `leeway`'),
@@ -228,5 +313,45 @@ function nonEmpty(value: string, what: string): string {
 
 function positiveInteger(value: number, what: string): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`JwtManager: \`${what}\` must be a positive integer`);
+  return value;
+}
+
+function cookieSettings<User>(config: JwtConfig<User>): CookieSettings {
+  const sameSite = config.cookieSameSite;
+  if (sameSite !== undefined && !['Strict', 'Lax', 'None'].includes(sameSite)) {
+    throw new Error("JwtManager: `cookieSameSite` is 'Strict', 'Lax' or 'None'");
+  }
+  if (sameSite === 'None' && !config.cookieSecure) throw new Error("JwtManager: `cookieSameSite: 'None'` needs `cookieSecure: true` (browsers refuse it otherwise)");
+  return {
+    access: {
+      cookie: cookieName(config.accessCookieName ?? 'access_token_cookie', 'accessCookieName'),
+      path: config.accessCookiePath ?? '/',
+      csrfCookie: cookieName(config.accessCsrfCookieName ?? 'csrf_access_token', 'accessCsrfCookieName'),
+      csrfPath: config.accessCsrfCookiePath ?? '/',
+      csrfHeader: nonEmpty(config.accessCsrfHeaderName ?? 'X-CSRF-TOKEN', 'accessCsrfHeaderName'),
+      csrfField: nonEmpty(config.accessCsrfFieldName ?? 'csrf_token', 'accessCsrfFieldName'),
+    },
+    refresh: {
+      cookie: cookieName(config.refreshCookieName ?? 'refresh_token_cookie', 'refreshCookieName'),
+      path: config.refreshCookiePath ?? '/',
+      csrfCookie: cookieName(config.refreshCsrfCookieName ?? 'csrf_refresh_token', 'refreshCsrfCookieName'),
+      csrfPath: config.refreshCsrfCookiePath ?? '/',
+      csrfHeader: nonEmpty(config.refreshCsrfHeaderName ?? 'X-CSRF-TOKEN', 'refreshCsrfHeaderName'),
+      csrfField: nonEmpty(config.refreshCsrfFieldName ?? 'csrf_token', 'refreshCsrfFieldName'),
+    },
+    domain: config.cookieDomain,
+    secure: config.cookieSecure ?? false,
+    sameSite,
+    session: config.sessionCookie ?? true,
+    maxAgeFromToken: config.cookieMaxAgeFromToken ?? false,
+    csrfProtect: config.cookieCsrfProtect ?? true,
+    csrfMethods: (config.csrfMethods ?? ['POST', 'PUT', 'PATCH', 'DELETE']).map((method) => method.toUpperCase()),
+    csrfInCookies: config.csrfInCookies ?? true,
+    csrfCheckForm: config.csrfCheckForm ?? false,
+  };
+}
+
+function cookieName(value: string, what: string): string {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) throw new Error(`JwtManager: \`${what}\` ${JSON.stringify(value)} is not a valid cookie name`);
   return value;
 }

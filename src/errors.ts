@@ -23,6 +23,7 @@ export const JwtErrorCode = {
   RefreshTokenReused: 'ERR_JWT_REFRESH_TOKEN_REUSED',
   RefreshTokenConcurrent: 'ERR_JWT_REFRESH_TOKEN_CONCURRENT',
   StoreUnavailable: 'ERR_JWT_STORE_UNAVAILABLE',
+  Csrf: 'ERR_JWT_CSRF',
 } as const;
 
 export type JwtErrorCode = (typeof JwtErrorCode)[keyof typeof JwtErrorCode];
@@ -192,5 +193,14 @@ export class StoreUnavailableError extends JwtError {
 
   constructor() {
     super(503, 'Token revocation store unavailable; try again later');
+  }
+}
+
+/** A token read from a cookie came without its CSRF double-submit value, or with a wrong one (401). */
+export class CsrfError extends JwtError {
+  readonly code = JwtErrorCode.Csrf;
+
+  constructor(message: string) {
+    super(401, message);
   }
 }

@@ -1,7 +1,9 @@
 import { now, type JwtClaims } from './claims';
 import type { ResolvedConfig } from './config';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
-  ClaimsVerificationError, FreshTokenRequiredError, JwtError, RoleMissingError, UserLookupError, WrongTokenTypeError,
+  ClaimsVerificationError, CsrfError, FreshTokenRequiredError, JwtDecodeError, JwtError, RoleMissingError, UserLookupError,
+  WrongTokenTypeError,
 } from './errors';
 import type { RequestAdapter } from './request/adapter';
 import { locateToken } from './request/locations';
@@ -25,14 +27,16 @@ export async function verifyRequest<C extends object>(
   roles: readonly string[] = options.roles ?? [],
 ): Promise<JwtRequestState | undefined> {
   if (adapter.method(ctx) === 'OPTIONS') return undefined;
-  const located = locateToken(adapter, ctx, config, options.locations ?? config.tokenLocation, !!options.optional && roles.length === 0);
+  const refresh = !!options.refresh;
+  const located = locateToken(adapter, ctx, config, options.locations ?? config.tokenLocation, refresh, !!options.optional && roles.length === 0);
   if (!located) return undefined;
 
   const { header, claims } = await verifyToken(located.token, config);
   try {
-    if (options.verifyType !== false) checkType(claims, !!options.refresh);
+    if (located.csrf !== undefined) checkCsrf(claims, located.csrf);
+    if (options.verifyType !== false) checkType(claims, refresh);
     if (options.fresh) checkFresh(claims);
-    await config.revocation.check(claims, { refresh: !!options.refresh, skip: !!options.skipRevocationCheck });
+    await config.revocation.check(claims, { refresh, skip: !!options.skipRevocationCheck });
     if (config.tokenVerificationLoader && !(await config.tokenVerificationLoader(header, claims))) throw new ClaimsVerificationError();
     checkRoles(claims, roles, config.rolesClaim);
     const identity = claims[config.identityClaim] as string;
@@ -46,6 +50,13 @@ export async function verifyRequest<C extends object>(
     if (error instanceof JwtError) error.claims ??= claims;
     throw error;
   }
+}
+
+/** The double-submit check: the value sent in the header must be the token's own, compared in constant time. */
+function checkCsrf(claims: JwtClaims, sent: string): void {
+  if (typeof claims.csrf !== 'string') throw new JwtDecodeError('Missing claim: csrf');
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  if (!timingSafeEqual(digest(claims.csrf), digest(sent))) throw new CsrfError('CSRF double submit tokens do not match');
 }
 
 function checkType(claims: JwtClaims, refresh: boolean): void {

@@ -11,6 +11,7 @@ export { JwtRequired, JwtRefreshTokenRequired, FreshJwtRequired, JwtOptional, Cu
 export type { ClassOrMethodDecorator } from './decorators';
 export type { JwtRequiredOptions } from './requirement';
 export type { JwtConfig, TokenLocation, Identity } from './config';
+export type { KoaMiddleware } from './manager';
 export type { ErrorKind, ErrorCallback, ErrorCallbacks, JwtFailure, JwtErrorResponse } from './responses';
 export type { Duration } from './duration';
 export { ALGORITHMS } from './keys';
@@ -23,7 +24,7 @@ export {
   JwtErrorCode, JwtError, NoAuthorizationError, InvalidHeaderError, JwtDecodeError, InvalidSignatureError,
   ExpiredTokenError, WrongTokenTypeError, FreshTokenRequiredError, RoleMissingError, UserLookupError,
   ClaimsVerificationError, ClaimsValidationError, RevokedTokenError, RefreshTokenReuseError, ConcurrentRefreshError,
-  StoreUnavailableError,
+  StoreUnavailableError, CsrfError,
 } from './errors';
 export { JwtHttpError } from './http-error';
 export type { JwtErrorBody } from './http-error';

@@ -1,5 +1,7 @@
 import type { Action } from 'routing-controllers';
-import type { JwtClaims } from './claims';
+import { now, type JwtClaims, type TokenType } from './claims';
+import { responseSetsCookie, setTokenCookies, unsetTokenCookies } from './cookies';
+import { toSeconds, type Duration } from './duration';
 import { resolveConfig, type Identity, type JwtConfig, type ResolvedConfig } from './config';
 import { JwtError } from './errors';
 import { verifyRequest } from './guard';
@@ -21,6 +23,9 @@ export interface AuthHeadersOptions extends CreateAccessTokenOptions {
   /** Authenticate with a refresh token instead of an access token. */
   refresh?: boolean;
 }
+
+/** A Koa middleware function. */
+export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
 
 let currentManager: JwtManager<unknown> | undefined;
 // The manager that decided each request, for failures found later in it (typed claims).
@@ -109,6 +114,55 @@ export class JwtManager<User = never> {
     await this.config.revocation.revokeAll(String(identity));
   }
 
+  /** Sets the access-token cookie and its CSRF cookie on the response; `maxAge` in seconds (or `'15m'`). */
+  async setAccessCookies(ctx: KoaContextLike, token: string, maxAge?: Duration): Promise<void> {
+    await this.setCookies(ctx, 'access', token, maxAge);
+  }
+
+  /** Sets the refresh-token cookie and its CSRF cookie on the response. */
+  async setRefreshCookies(ctx: KoaContextLike, token: string, maxAge?: Duration): Promise<void> {
+    await this.setCookies(ctx, 'refresh', token, maxAge);
+  }
+
+  /** Expires the access and refresh cookies (and their CSRF cookies) in the browser. */
+  unsetJwtCookies(ctx: KoaContextLike): void {
+    this.unsetAccessCookies(ctx);
+    this.unsetRefreshCookies(ctx);
+  }
+
+  /** Expires the access cookie and its CSRF cookie. */
+  unsetAccessCookies(ctx: KoaContextLike): void {
+    unsetTokenCookies(koaAdapter, ctx, this.config.cookies, 'access');
+  }
+
+  /** Expires the refresh cookie and its CSRF cookie. */
+  unsetRefreshCookies(ctx: KoaContextLike): void {
+    unsetTokenCookies(koaAdapter, ctx, this.config.cookies, 'refresh');
+  }
+
+  /**
+   * Koa middleware for cookie sessions: when a request's access cookie is valid
+   * but expires within `within`, the response carries a new access cookie, so
+   * an active browser session never sees an expiry while an idle one does.
+   * It leaves alone error responses and responses that set or unset the access
+   * cookie themselves (a logout is never undone). Put it before the routes:
+   * `app.use(jwt.implicitRefresh({ within: '5m' })); useKoaServer(app, …)`.
+   */
+  implicitRefresh(options: { within: Duration }): KoaMiddleware {
+    const within = toSeconds(options.within, 'implicitRefresh: `within`');
+    return async (ctx, next) => {
+      await next();
+      const name = this.config.cookies.access.cookie;
+      if (koaAdapter.status(ctx) >= 400 || responseSetsCookie(koaAdapter, ctx, name)) return;
+      // The request's own checks already ran; here only a valid, unrevoked access cookie near its end counts.
+      const state = await verifyRequest(koaAdapter, ctx, this.config, { optional: true, locations: ['cookies'] }, [])
+        .catch(() => undefined);
+      const exp = state?.claims.exp;
+      if (!state || exp === undefined || exp - now() > within) return;
+      await this.setCookies(ctx, 'access', await this.tokens.renew(state.claims));
+    };
+  }
+
   /**
    * The public verification keys as a JWK Set (RFC 7517), for `/.well-known/jwks.json`.
    * Never holds a private key or an HMAC secret.
@@ -121,6 +175,12 @@ export class JwtManager<User = never> {
   provideTo(container: ValueContainer): void {
     container.set(JwtManager, this);
     container.set(TokenFactory, this.tokens);
+  }
+
+  private async setCookies(ctx: KoaContextLike, type: TokenType, token: string, maxAge?: Duration): Promise<void> {
+    const claims = await this.tokens.decodeToken(token);
+    const seconds = maxAge === undefined ? undefined : toSeconds(maxAge, 'maxAge');
+    setTokenCookies(koaAdapter, ctx, this.config.cookies, type, token, claims, seconds);
   }
 
   private async claimsOf(token: JwtClaims | string): Promise<JwtClaims> {

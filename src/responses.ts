@@ -12,7 +12,8 @@ export type ErrorKind =
   | 'userLookup'
   | 'claimsVerification'
   | 'revoked' // revoked, refresh token reused, or used twice at once under rotation
-  | 'storeUnavailable';
+  | 'storeUnavailable'
+  | 'csrf';
 
 /** What an error callback learns of a failure. */
 export interface JwtFailure {
@@ -57,6 +58,7 @@ const KINDS: Readonly<Record<JwtErrorCode, ErrorKind>> = {
   [JwtErrorCode.RefreshTokenReused]: 'revoked',
   [JwtErrorCode.RefreshTokenConcurrent]: 'revoked',
   [JwtErrorCode.StoreUnavailable]: 'storeUnavailable',
+  [JwtErrorCode.Csrf]: 'csrf',
 };
 
 /** The response to `error`: the defaults, then whatever the app's callback for its kind says. */

@@ -81,6 +81,18 @@ export class TokenFactory<User = never> {
     };
   }
 
+  /**
+   * A new, non-fresh access token for the same identity, custom claims and
+   * family as the access token whose claims are given (implicit refresh uses it).
+   */
+  async renew(claims: JwtClaims, options: CreateTokenOptions = {}): Promise<string> {
+    const identity = claims[this.config.identityClaim] as string;
+    const carried = Object.fromEntries(Object.entries(claims).filter(([claim]) =>
+      !RESERVED_CLAIMS.includes(claim) && claim !== this.config.identityClaim && claim !== 'aud' && claim !== 'iss'));
+    const family = typeof claims.fam === 'string' ? claims.fam : undefined;
+    return this.sign(identity, 'access', false, { ...options, additionalClaims: { ...carried, ...options.additionalClaims } }, family);
+  }
+
   /** Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid. */
   async decodeToken(token: string, options?: VerifyOptions): Promise<JwtClaims> {
     return (await verifyToken(token, this.config, options)).claims;
@@ -106,6 +118,7 @@ export class TokenFactory<User = never> {
     // Flask-JWT-Extended's claim order, so tokens read the same side by side.
     const claims: Record<string, unknown> = { fresh, iat, jti: randomUUID(), type, [config.identityClaim]: identity };
     if (config.encodeNbf) claims.nbf = iat;
+    if (config.cookies.csrfProtect && config.tokenLocation.includes('cookies')) claims.csrf = randomUUID();
     if (config.encodeAudience !== undefined) claims.aud = config.encodeAudience;
     if (config.encodeIssuer !== undefined) claims.iss = config.encodeIssuer;
     if (family !== undefined) claims.fam = family;

@@ -13,15 +13,28 @@ export interface RequestAdapter<Context> {
    * (RFC 9110 §5.3), or `undefined` when absent.
    */
   header(ctx: Context, name: string): string | undefined;
-  /** Sets a response header. */
-  setHeader(ctx: Context, name: string, value: string): void;
+  /** A query-string parameter: its value, every value when repeated, or `undefined`. */
+  query(ctx: Context, name: string): string | string[] | undefined;
+  /** The parsed request body (JSON or form), if a body parser ran. */
+  body(ctx: Context): unknown;
+  /** Sets a response header, replacing any value it had. */
+  setHeader(ctx: Context, name: string, value: string | string[]): void;
+  /** A response header's values so far (`Set-Cookie` may have several). */
+  responseHeader(ctx: Context, name: string): string[];
+  /** The response status so far. */
+  status(ctx: Context): number;
 }
 
 /** The part of a Koa context this library uses. */
 export interface KoaContextLike {
   readonly method: string;
   readonly req: IncomingMessage;
-  set(field: string, value: string): void;
+  readonly query: Record<string, string | string[] | undefined>;
+  /** Koa's request; koa-bodyparser (which routing-controllers installs) puts `body` on it. */
+  readonly request: object;
+  readonly response: { get(field: string): string | string[] | number | undefined };
+  readonly status: number;
+  set(field: string, value: string | string[]): void;
 }
 
 // Node keeps only the first line of these fields; a second Authorization line
@@ -49,5 +62,12 @@ export const koaAdapter: RequestAdapter<KoaContextLike> = {
     }
     return joined ?? value;
   },
+  query: (ctx, name) => ctx.query[name],
+  body: (ctx) => (ctx.request as { body?: unknown }).body,
   setHeader: (ctx, name, value) => ctx.set(name, value),
+  responseHeader(ctx, name) {
+    const value = ctx.response.get(name);
+    return value === undefined || value === '' ? [] : Array.isArray(value) ? value : [String(value)];
+  },
+  status: (ctx) => ctx.status,
 };

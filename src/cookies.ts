@@ -1,0 +1,70 @@
+import type { JwtClaims, TokenType } from './claims';
+import { now } from './claims';
+import type { CookieNames, CookieSettings } from './config';
+import type { RequestAdapter } from './request/adapter';
+
+/** Flask-JWT-Extended's Max-Age for persistent cookies: about a year. */
+const ONE_YEAR = 31_540_000;
+
+/**
+ * Puts a token and, with CSRF protection, its double-submit value into the
+ * response's cookies: the token `HttpOnly`, the CSRF value readable by the
+ * page's script, which sends it back in the CSRF header.
+ * `maxAge` (seconds) overrides the configured lifetime of persistent cookies.
+ */
+export function setTokenCookies<C>(
+  adapter: RequestAdapter<C>, ctx: C, settings: CookieSettings, type: TokenType, token: string, claims: JwtClaims, maxAge?: number,
+): void {
+  const names = namesOf(settings, type);
+  const lifetime = maxAge ?? (settings.session ? undefined
+    : settings.maxAgeFromToken && typeof claims.exp === 'number' ? Math.max(0, claims.exp - now()) : ONE_YEAR);
+  setCookie(adapter, ctx, names.cookie, token, { ...attributes(settings, names.path, lifetime), httpOnly: true });
+  if (settings.csrfProtect && settings.csrfInCookies && typeof claims.csrf === 'string') {
+    setCookie(adapter, ctx, names.csrfCookie, claims.csrf, { ...attributes(settings, names.csrfPath, lifetime), httpOnly: false });
+  }
+}
+
+/** Expires a token type's cookies (token and CSRF value) in the browser. */
+export function unsetTokenCookies<C>(adapter: RequestAdapter<C>, ctx: C, settings: CookieSettings, type: TokenType): void {
+  const names = namesOf(settings, type);
+  setCookie(adapter, ctx, names.cookie, '', { ...attributes(settings, names.path, 0), httpOnly: true });
+  if (settings.csrfProtect && settings.csrfInCookies) {
+    setCookie(adapter, ctx, names.csrfCookie, '', { ...attributes(settings, names.csrfPath, 0), httpOnly: false });
+  }
+}
+
+/** Whether the response already sets (or unsets) the cookie `name`. */
+export function responseSetsCookie<C>(adapter: RequestAdapter<C>, ctx: C, name: string): boolean {
+  return adapter.responseHeader(ctx, 'Set-Cookie').some((line) => line.startsWith(`${name}=`));
+}
+
+interface CookieAttributes {
+  path: string;
+  domain?: string;
+  maxAge?: number;
+  secure: boolean;
+  sameSite?: string;
+  httpOnly: boolean;
+}
+
+function namesOf(settings: CookieSettings, type: TokenType): CookieNames {
+  return type === 'access' ? settings.access : settings.refresh;
+}
+
+function attributes(settings: CookieSettings, path: string, maxAge: number | undefined): Omit<CookieAttributes, 'httpOnly'> {
+  return { path, domain: settings.domain, maxAge, secure: settings.secure, sameSite: settings.sameSite };
+}
+
+/** Sets one cookie, replacing any earlier Set-Cookie of the same name in this response. */
+function setCookie<C>(adapter: RequestAdapter<C>, ctx: C, name: string, value: string, attrs: CookieAttributes): void {
+  const parts = [`${name}=${value}`, `Path=${attrs.path}`];
+  if (attrs.domain) parts.push(`Domain=${attrs.domain}`);
+  if (attrs.maxAge !== undefined) {
+    parts.push(`Max-Age=${attrs.maxAge}`, `Expires=${new Date(Date.now() + attrs.maxAge * 1000).toUTCString()}`);
+  }
+  if (attrs.httpOnly) parts.push('HttpOnly');
+  if (attrs.secure) parts.push('Secure');
+  if (attrs.sameSite) parts.push(`SameSite=${attrs.sameSite}`);
+  const others = adapter.responseHeader(ctx, 'Set-Cookie').filter((line) => !line.startsWith(`${name}=`));
+  adapter.setHeader(ctx, 'Set-Cookie', [...others, parts.join('; ')]);
+}
