@@ -60,7 +60,8 @@ function setCookie<C>(adapter: RequestAdapter<C>, ctx: C, name: string, value: s
   const parts = [`${name}=${value}`, `Path=${attrs.path}`];
   if (attrs.domain) parts.push(`Domain=${attrs.domain}`);
   if (attrs.maxAge !== undefined) {
-    parts.push(`Max-Age=${attrs.maxAge}`, `Expires=${new Date(Date.now() + attrs.maxAge * 1000).toUTCString()}`);
+    const expires = attrs.maxAge === 0 ? new Date(0) : new Date(Date.now() + attrs.maxAge * 1000);
+    parts.push(`Max-Age=${attrs.maxAge}`, `Expires=${expires.toUTCString()}`);
   }
   if (attrs.httpOnly) parts.push('HttpOnly');
   if (attrs.secure) parts.push('Secure');

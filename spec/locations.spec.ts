@@ -1,0 +1,326 @@
+import { expect } from 'chai';
+import Koa from 'koa';
+import type { Server } from 'node:http';
+import { Ctx, CurrentUser, Get, JsonController, Post, useKoaServer } from 'routing-controllers';
+import supertest from 'supertest';
+import { CurrentIdentity, CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, type JwtClaims, type JwtConfig, type KoaContextLike } from '../src';
+import { SECRET, startServer, type TestServer } from './helpers';
+
+let current: JwtManager;
+
+@JsonController('/loc')
+class Routes {
+  @Get('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
+  @Post('/me') @JwtRequired() postMe(@CurrentIdentity() id: string) { return { id }; }
+  @Post('/refresh') @JwtRefreshTokenRequired() refresh(@CurrentIdentity() id: string) { return { id }; }
+  @Get('/query-only') @JwtRequired({ locations: ['query_string'] }) queryOnly(@CurrentIdentity() id: string) { return { id }; }
+  @Post('/login') async login(@Ctx() ctx: KoaContextLike) {
+    await current.setAccessCookies(ctx, await current.tokens.createAccessToken('alice'));
+    await current.setRefreshCookies(ctx, await current.tokens.createRefreshToken('alice'));
+    return { ok: true };
+  }
+  @Post('/login-short') async loginShort(@Ctx() ctx: KoaContextLike) {
+    await current.setAccessCookies(ctx, await current.tokens.createAccessToken('alice'), 120);
+    return { ok: true };
+  }
+  @Post('/logout') @JwtRequired() logout(@Ctx() ctx: KoaContextLike) { current.unsetJwtCookies(ctx); return { ok: true }; }
+  @Post('/logout-access') logoutAccess(@Ctx() ctx: KoaContextLike) { current.unsetAccessCookies(ctx); return { ok: true }; }
+  @Post('/logout-refresh') logoutRefresh(@Ctx() ctx: KoaContextLike) { current.unsetRefreshCookies(ctx); return { ok: true }; }
+  @Get('/fail') @JwtRequired() fail(@CurrentUser() _user: unknown): never { throw new Error('boom'); }
+  @Get('/claims') @JwtRequired() claims(@CurrentJwt() claims: JwtClaims) { return claims; }
+  @Get('/open') open() { return { ok: true }; }
+}
+
+async function serve(config: Partial<JwtConfig>): Promise<TestServer> {
+  const server = await startServer([Routes], { secretKey: SECRET, ...config });
+  current = server.jwt;
+  return server;
+}
+
+const cookie = (pairs: Record<string, string>) => ({ Cookie: Object.entries(pairs).map(([k, v]) => `${k}=${v}`).join('; ') });
+const setCookies = (res: supertest.Response): string[] => ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+const cookieLine = (res: supertest.Response, name: string) => setCookies(res).find((line) => line.startsWith(`${name}=`));
+const csrfOf = async (jwt: JwtManager, token: string) => (await jwt.tokens.decodeToken(token)).csrf as string;
+
+describe('token locations', function () {
+  this.timeout(20_000);
+
+  describe('each location alone', () => {
+    let server: TestServer;
+    afterEach(() => server.close());
+
+    it('headers', async () => {
+      server = await serve({ tokenLocation: ['headers'] });
+      const token = await server.jwt.tokens.createAccessToken('alice');
+      await server.request.get('/loc/me').set('Authorization', `Bearer ${token}`).expect(200, { id: 'alice' });
+      expect((await server.request.get('/loc/me').expect(401)).body).to.deep.equal({ msg: 'Missing Authorization Header' });
+    });
+
+    it('cookies', async () => {
+      server = await serve({ tokenLocation: ['cookies'] });
+      const token = await server.jwt.tokens.createAccessToken('alice');
+      await server.request.get('/loc/me').set(cookie({ access_token_cookie: token })).expect(200, { id: 'alice' });
+      expect((await server.request.get('/loc/me').set('Authorization', `Bearer ${token}`).expect(401)).body).to.deep.equal({ msg: 'Missing cookie "access_token_cookie"' });
+      const refresh = await server.jwt.tokens.createRefreshToken('alice');
+      await server.request.post('/loc/refresh').set(cookie({ refresh_token_cookie: refresh })).set('X-CSRF-TOKEN', await csrfOf(server.jwt, refresh)).expect(200);
+      expect((await server.request.post('/loc/refresh').set(cookie({ access_token_cookie: token })).expect(401)).body).to.deep.equal({ msg: 'Missing cookie "refresh_token_cookie"' });
+    });
+
+    it('query_string (name configurable), refusing a repeated parameter', async () => {
+      server = await serve({ tokenLocation: ['query_string'], queryStringName: 'token' });
+      const token = await server.jwt.tokens.createAccessToken('alice');
+      await server.request.get(`/loc/me?token=${token}`).expect(200, { id: 'alice' });
+      expect((await server.request.get('/loc/me?jwt=x').expect(401)).body).to.deep.equal({ msg: 'Missing "token" query parameter' });
+      expect((await server.request.get(`/loc/me?token=${token}&token=${token}`).expect(422)).body).to.deep.equal({ msg: 'Bad "token" query parameter: give it once' });
+    });
+
+    it('json (access_token, and refresh_token on refresh routes), with clear 4xx for other bodies', async () => {
+      server = await serve({ tokenLocation: ['json'] });
+      const token = await server.jwt.tokens.createAccessToken('alice');
+      const refresh = await server.jwt.tokens.createRefreshToken('alice');
+      await server.request.post('/loc/me').send({ access_token: token }).expect(200, { id: 'alice' });
+      await server.request.post('/loc/refresh').send({ refresh_token: refresh }).expect(200, { id: 'alice' });
+      expect((await server.request.post('/loc/refresh').send({ access_token: refresh }).expect(401)).body).to.deep.equal({ msg: 'Missing "refresh_token" key in json data' });
+      expect((await server.request.post('/loc/me').send({}).expect(401)).body).to.deep.equal({ msg: 'Missing "access_token" key in json data' });
+      expect((await server.request.post('/loc/me').type('form').send({ access_token: token }).expect(401)).body).to.deep.equal({ msg: 'Invalid content-type. Must be application/json' });
+      expect((await server.request.post('/loc/me').send({ access_token: 42 }).expect(422)).body).to.deep.equal({ msg: 'Bad "access_token" key in json data: expected a string' });
+      expect((await server.request.post('/loc/me').send([token]).expect(401)).body).to.deep.equal({ msg: 'Missing "access_token" key in json data' });
+      const malformed = await server.request.post('/loc/me').set('Content-Type', 'application/json').send('{"access_token":');
+      expect(malformed.status).to.be.within(400, 499);
+      expect((await server.request.get('/loc/me').expect(401)).body).to.deep.equal({ msg: 'Invalid content-type. Must be application/json' });
+    });
+  });
+
+  describe('combined', () => {
+    let server: TestServer;
+    afterEach(() => server.close());
+
+    it('names every place looked at when none holds a token', async () => {
+      server = await serve({ tokenLocation: ['headers', 'cookies'] });
+      expect((await server.request.get('/loc/me').expect(401)).body).to.deep.equal({
+        msg: 'Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie "access_token_cookie")',
+      });
+      await server.close();
+      server = await serve({ tokenLocation: ['headers', 'cookies', 'query_string', 'json'] });
+      expect((await server.request.post('/loc/me').send({}).expect(401)).body).to.deep.equal({
+        msg: 'Missing JWT in headers, cookies, query_string or json (Missing Authorization Header; Missing cookie "access_token_cookie"; Missing "jwt" query parameter; Missing "access_token" key in json data)',
+      });
+    });
+
+    it('the first location holding a token decides (precedence follows tokenLocation)', async () => {
+      server = await serve({ tokenLocation: ['cookies', 'headers'] });
+      const alice = await server.jwt.tokens.createAccessToken('alice');
+      const bob = await server.jwt.tokens.createAccessToken('bob');
+      await server.request.get('/loc/me').set(cookie({ access_token_cookie: alice })).set('Authorization', `Bearer ${bob}`).expect(200, { id: 'alice' });
+      await server.request.get('/loc/me').set('Authorization', `Bearer ${bob}`).expect(200, { id: 'bob' });
+    });
+
+    it('a bad token in the first location is never rescued by a good one in a later location', async () => {
+      server = await serve({ tokenLocation: ['cookies', 'headers'] });
+      const good = await server.jwt.tokens.createAccessToken('alice');
+      const res = await server.request.get('/loc/me').set(cookie({ access_token_cookie: 'garbage' })).set('Authorization', `Bearer ${good}`).expect(422);
+      expect(res.body).to.deep.equal({ msg: 'Not enough segments' });
+      // And a CSRF failure on the cookie is not rescued either.
+      await server.request.post('/loc/me').set(cookie({ access_token_cookie: good })).set('Authorization', `Bearer ${good}`).expect(401, { msg: 'Missing CSRF token' });
+    });
+
+    it('a route can override the locations', async () => {
+      server = await serve({ tokenLocation: ['headers'] });
+      const token = await server.jwt.tokens.createAccessToken('alice');
+      await server.request.get('/loc/query-only').set('Authorization', `Bearer ${token}`).expect(401, { msg: 'Missing "jwt" query parameter' });
+      await server.request.get(`/loc/query-only?jwt=${token}`).expect(200, { id: 'alice' });
+    });
+  });
+
+  describe('CSRF double submit', () => {
+    let server: TestServer;
+    let token: string;
+    afterEach(() => server.close());
+    const start = async (config: Partial<JwtConfig> = {}) => {
+      server = await serve({ tokenLocation: ['headers', 'cookies'], ...config });
+      token = await server.jwt.tokens.createAccessToken('alice');
+    };
+
+    it('tokens carry a csrf claim when cookies are a location', async () => {
+      await start();
+      expect(await csrfOf(server.jwt, token)).to.match(/^[0-9a-f-]{36}$/);
+      const headersOnly = new JwtManager({ secretKey: SECRET });
+      expect(await headersOnly.tokens.decodeToken(await headersOnly.tokens.createAccessToken('a'))).not.to.have.property('csrf');
+    });
+
+    it('safe methods need no CSRF value', async () => {
+      await start();
+      await server.request.get('/loc/me').set(cookie({ access_token_cookie: token })).expect(200);
+    });
+
+    it('POST, PUT, PATCH, DELETE with a cookie token: missing → 401 Missing CSRF token, mismatch → 401, match → 200', async () => {
+      await start();
+      const res = await server.request.post('/loc/me').set(cookie({ access_token_cookie: token })).expect(401);
+      expect(res.body).to.deep.equal({ msg: 'Missing CSRF token' });
+      expect(res.headers['www-authenticate']).to.equal('Bearer');
+      await server.request.post('/loc/me').set(cookie({ access_token_cookie: token })).set('X-CSRF-TOKEN', 'forged').expect(401, { msg: 'CSRF double submit tokens do not match' });
+      await server.request.post('/loc/me').set(cookie({ access_token_cookie: token })).set('X-CSRF-TOKEN', await csrfOf(server.jwt, token)).expect(200, { id: 'alice' });
+    });
+
+    it('tokens from headers are never CSRF-checked', async () => {
+      await start();
+      await server.request.post('/loc/me').set('Authorization', `Bearer ${token}`).expect(200);
+    });
+
+    it('a cookie token without a csrf claim is refused on unsafe methods', async () => {
+      await start();
+      const plain = await new JwtManager({ secretKey: SECRET }).tokens.createAccessToken('alice');
+      await server.request.post('/loc/me').set(cookie({ access_token_cookie: plain })).set('X-CSRF-TOKEN', 'x').expect(422, { msg: 'Missing claim: csrf' });
+    });
+
+    it('the refresh cookie has its own CSRF value', async () => {
+      await start();
+      const refresh = await server.jwt.tokens.createRefreshToken('alice');
+      await server.request.post('/loc/refresh').set(cookie({ refresh_token_cookie: refresh })).set('X-CSRF-TOKEN', await csrfOf(server.jwt, token)).expect(401, { msg: 'CSRF double submit tokens do not match' });
+      await server.request.post('/loc/refresh').set(cookie({ refresh_token_cookie: refresh })).set('X-CSRF-TOKEN', await csrfOf(server.jwt, refresh)).expect(200);
+    });
+
+    it('configurable: methods, header name, form field, or off', async () => {
+      await start({ csrfMethods: ['GET'], accessCsrfHeaderName: 'X-Custom-CSRF' });
+      await server.request.get('/loc/me').set(cookie({ access_token_cookie: token })).expect(401, { msg: 'Missing CSRF token' });
+      await server.request.get('/loc/me').set(cookie({ access_token_cookie: token })).set('X-Custom-CSRF', await csrfOf(server.jwt, token)).expect(200);
+      await server.request.post('/loc/me').set(cookie({ access_token_cookie: token })).expect(200);
+      await server.close();
+
+      await start({ csrfCheckForm: true });
+      await server.request.post('/loc/me').set(cookie({ access_token_cookie: token })).type('form').send({ csrf_token: await csrfOf(server.jwt, token) }).expect(200);
+      await server.request.post('/loc/me').set(cookie({ access_token_cookie: token })).type('form').send({ csrf_token: 'nope' }).expect(401, { msg: 'CSRF double submit tokens do not match' });
+      await server.close();
+
+      await start({ cookieCsrfProtect: false });
+      expect(await server.jwt.tokens.decodeToken(token)).not.to.have.property('csrf');
+      await server.request.post('/loc/me').set(cookie({ access_token_cookie: token })).expect(200);
+    });
+  });
+
+  describe('cookies on the wire', () => {
+    let server: TestServer;
+    afterEach(() => server.close());
+
+    it('Flask-JWT-Extended defaults: HttpOnly token cookies, readable CSRF cookies, session cookies on /', async () => {
+      server = await serve({ tokenLocation: ['cookies'] });
+      const res = await server.request.post('/loc/login').expect(200);
+      const access = cookieLine(res, 'access_token_cookie')!;
+      expect(access).to.match(/^access_token_cookie=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly$/);
+      expect(cookieLine(res, 'refresh_token_cookie')).to.match(/^refresh_token_cookie=[\w.-]+; Path=\/; HttpOnly$/);
+      const csrf = cookieLine(res, 'csrf_access_token')!;
+      expect(csrf).to.match(/^csrf_access_token=[0-9a-f-]{36}; Path=\/$/);
+      const token = access.split(';')[0].split('=')[1];
+      expect(csrf.split(';')[0].split('=')[1]).to.equal(await csrfOf(server.jwt, token));
+      expect(cookieLine(res, 'csrf_refresh_token')).to.match(/^csrf_refresh_token=[0-9a-f-]{36}; Path=\/$/);
+    });
+
+    it('names, paths, domain, Secure, SameSite and persistent Max-Age are configurable', async () => {
+      server = await serve({
+        tokenLocation: ['cookies'], accessCookieName: 'at', refreshCookieName: 'rt', refreshCookiePath: '/loc/refresh',
+        refreshCsrfCookiePath: '/loc/refresh', cookieDomain: 'example.test', cookieSecure: true, cookieSameSite: 'Strict', sessionCookie: false,
+      });
+      const res = await server.request.post('/loc/login').expect(200);
+      expect(cookieLine(res, 'at')).to.match(/^at=[\w.-]+; Path=\/; Domain=example\.test; Max-Age=31540000; Expires=[^;]+ GMT; HttpOnly; Secure; SameSite=Strict$/);
+      expect(cookieLine(res, 'rt')).to.match(/^rt=[\w.-]+; Path=\/loc\/refresh; Domain=example\.test; Max-Age=31540000; Expires=[^;]+; HttpOnly; Secure; SameSite=Strict$/);
+      expect(cookieLine(res, 'csrf_refresh_token')).to.match(/; Path=\/loc\/refresh; .*Secure; SameSite=Strict$/);
+      expect(cookieLine(res, 'csrf_refresh_token')).not.to.contain('HttpOnly');
+    });
+
+    it('persistent cookies can live exactly as long as their token; an explicit maxAge wins', async () => {
+      server = await serve({ tokenLocation: ['cookies'], sessionCookie: false, cookieMaxAgeFromToken: true, accessTokenExpires: '10m', refreshTokenExpires: '2d' });
+      const res = await server.request.post('/loc/login').expect(200);
+      const maxAge = (name: string) => Number(/Max-Age=(\d+)/.exec(cookieLine(res, name)!)![1]);
+      expect(maxAge('access_token_cookie')).to.be.within(598, 600);
+      expect(maxAge('csrf_access_token')).to.be.within(598, 600);
+      expect(maxAge('refresh_token_cookie')).to.be.within(2 * 86400 - 2, 2 * 86400);
+      const short = await server.request.post('/loc/login-short').expect(200);
+      expect(cookieLine(short, 'access_token_cookie')).to.contain('Max-Age=120;');
+    });
+
+    it('unset helpers expire exactly their cookies', async () => {
+      server = await serve({ tokenLocation: ['cookies'] });
+      const gone = (res: supertest.Response) => setCookies(res).filter((line) => /=; Path=\/; Max-Age=0; Expires=Thu, 01 Jan 1970/.test(line)).map((line) => line.split('=')[0]).sort();
+      expect(gone(await server.request.post('/loc/logout-access').expect(200))).to.deep.equal(['access_token_cookie', 'csrf_access_token']);
+      expect(gone(await server.request.post('/loc/logout-refresh').expect(200))).to.deep.equal(['csrf_refresh_token', 'refresh_token_cookie']);
+      const token = await server.jwt.tokens.createAccessToken('alice');
+      const res = await server.request.post('/loc/logout').set(cookie({ access_token_cookie: token })).set('X-CSRF-TOKEN', await csrfOf(server.jwt, token)).expect(200);
+      expect(gone(res)).to.deep.equal(['access_token_cookie', 'csrf_access_token', 'csrf_refresh_token', 'refresh_token_cookie']);
+    });
+
+    it('a supertest agent (a cookie jar) logs in with cookies and calls with the CSRF header', async () => {
+      server = await serve({ tokenLocation: ['cookies'] });
+      const agent = supertest.agent(server.url);
+      const login = await agent.post('/loc/login').expect(200);
+      const csrf = cookieLine(login, 'csrf_access_token')!.split(';')[0].split('=')[1];
+      await agent.get('/loc/me').expect(200, { id: 'alice' });
+      await agent.post('/loc/me').expect(401, { msg: 'Missing CSRF token' });
+      await agent.post('/loc/me').set('X-CSRF-TOKEN', csrf).expect(200);
+    });
+  });
+});
+
+describe('implicit refresh (cookie sessions)', function () {
+  this.timeout(20_000);
+  let server: Server;
+  let jwt: JwtManager;
+  let request: ReturnType<typeof supertest>;
+
+  before(async () => {
+    jwt = new JwtManager({ secretKey: SECRET, tokenLocation: ['cookies'], accessTokenExpires: '10m' });
+    current = jwt;
+    const app = new Koa();
+    app.use(jwt.implicitRefresh({ within: '5m' }));
+    useKoaServer(app, { controllers: [Routes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker, development: false });
+    app.silent = true;
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    // No cookie jar: every request carries exactly the cookie the test gives it.
+    request = supertest(server);
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const withCookie = (token: string) => cookie({ access_token_cookie: token });
+
+  it('outside the window: no new cookie', async () => {
+    const token = await jwt.tokens.createAccessToken('alice');
+    const res = await request.get('/loc/me').set(withCookie(token)).expect(200);
+    expect(setCookies(res)).to.deep.equal([]);
+  });
+
+  it('inside the window: a new access cookie (and CSRF cookie) with the same identity and claims', async () => {
+    const token = await jwt.tokens.createAccessToken('alice', { expiresIn: '2m', additionalClaims: { roles: ['admin'] } });
+    const res = await request.get('/loc/me').set(withCookie(token)).expect(200);
+    const renewed = cookieLine(res, 'access_token_cookie')!.split(';')[0].split('=')[1];
+    const claims = await jwt.tokens.decodeToken(renewed);
+    expect(claims).to.deep.include({ sub: 'alice', roles: ['admin'], type: 'access', fresh: false });
+    expect(claims.exp! - claims.iat!).to.equal(600);
+    expect(cookieLine(res, 'csrf_access_token')!.split(';')[0].split('=')[1]).to.equal(claims.csrf);
+  });
+
+  it('never on a response that unsets the cookie (the logout race)', async () => {
+    const token = await jwt.tokens.createAccessToken('alice', { expiresIn: '2m' });
+    const res = await request.post('/loc/logout').set(withCookie(token)).set('X-CSRF-TOKEN', await csrfOf(jwt, token)).expect(200);
+    const lines = setCookies(res).filter((line) => line.startsWith('access_token_cookie='));
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/^access_token_cookie=; .*Max-Age=0/);
+  });
+
+  it('never on error responses', async () => {
+    const token = await jwt.tokens.createAccessToken('alice', { expiresIn: '2m' });
+    const res = await request.get('/loc/fail').set(withCookie(token));
+    expect(res.status).to.equal(500);
+    expect(setCookies(res)).to.deep.equal([]);
+    const refresh = await jwt.tokens.createRefreshToken('alice');
+    const wrongType = await request.get('/loc/me').set(cookie({ access_token_cookie: refresh })).expect(422);
+    expect(setCookies(wrongType)).to.deep.equal([]);
+  });
+
+  it('on unprotected routes too, but never for a revoked token', async () => {
+    const token = await jwt.tokens.createAccessToken('alice', { expiresIn: '2m' });
+    expect(cookieLine(await request.get('/loc/open').set(withCookie(token)).expect(200), 'access_token_cookie')).to.be.a('string');
+    await jwt.revokeToken(token);
+    const res = await request.get('/loc/open').set(withCookie(token)).expect(200);
+    expect(setCookies(res)).to.deep.equal([]);
+  });
+});
