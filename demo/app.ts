@@ -3,16 +3,17 @@ import { createKoaServer, useContainer } from 'routing-controllers';
 import { Container } from 'typedi';
 import type Koa from 'koa';
 import { JwtManager, type JwtConfig } from '../src';
-import { AccountController, AuthController, KeysController } from './controllers';
+import { AccountController, AuthController, CookieAuthController, KeysController, PageController } from './controllers';
 import { UserStore } from './users';
 
 /**
  * The demo API on embedded defaults: a user `test` with password `test`, users
- * in memory, refresh-token rotation on, revocations in memory unless `config`
+ * in memory, refresh-token rotation on, tokens in the Authorization header or
+ * in cookies (with CSRF protection), revocations in memory unless `config`
  * names another store.
  */
 export async function createDemoApp(config: JwtConfig): Promise<Koa> {
-  const jwt = new JwtManager({ refreshTokenRotation: true, ...config });
+  const jwt = new JwtManager({ refreshTokenRotation: true, tokenLocation: ['headers', 'cookies'], ...config });
   const users = new UserStore();
   await users.add('test', 'test');
 
@@ -21,7 +22,7 @@ export async function createDemoApp(config: JwtConfig): Promise<Koa> {
   Container.set(UserStore, users);
 
   return createKoaServer({
-    controllers: [AuthController, AccountController, KeysController],
+    controllers: [AuthController, AccountController, CookieAuthController, KeysController, PageController],
     authorizationChecker: jwt.authorizationChecker,
     currentUserChecker: jwt.currentUserChecker,
     development: false,

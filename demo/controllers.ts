@@ -1,9 +1,11 @@
-import { Body, BodyParam, Get, HttpCode, JsonController, Post, UnauthorizedError } from 'routing-controllers';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Body, BodyParam, ContentType, Controller, Ctx, Get, HttpCode, JsonController, Post, UnauthorizedError } from 'routing-controllers';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { Service } from 'typedi';
 import {
   CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired,
-  TokenFactory, type JwtClaims,
+  TokenFactory, type JwtClaims, type KoaContextLike,
 } from '../src';
 import { UserStore } from './users';
 
@@ -83,6 +85,14 @@ export class AccountController {
     return { logged_in_as: identity };
   }
 
+  /** The same, as a POST: with a cookie session it needs the CSRF header. */
+  @Post('/whoami')
+  @JwtRequired()
+  @HttpCode(200)
+  whoami(@CurrentIdentity() identity: string) {
+    return { logged_in_as: identity };
+  }
+
   /** Sensitive: only with a fresh token, i.e. soon after typing the password. */
   @Post('/change-password')
   @FreshJwtRequired()
@@ -109,5 +119,58 @@ export class KeysController {
   @Get('/.well-known/jwks.json')
   jwks() {
     return this.jwt.jwks();
+  }
+}
+
+/**
+ * Browser sessions: the tokens travel in HttpOnly cookies, and every POST
+ * carries the CSRF cookie's value in the X-CSRF-TOKEN header.
+ */
+@Service()
+@JsonController('/cookie')
+export class CookieAuthController {
+  constructor(private readonly jwt: JwtManager, private readonly users: UserStore) {}
+
+  @Post('/login')
+  @HttpCode(200)
+  async login(@Body() body: LoginDto, @Ctx() ctx: KoaContextLike) {
+    if (!(await this.users.verify(body.username, body.password))) throw new UnauthorizedError('Bad username or password');
+    const { accessToken, refreshToken } = await this.jwt.tokens.createTokenPair(body.username, { fresh: true });
+    await this.jwt.setAccessCookies(ctx, accessToken);
+    await this.jwt.setRefreshCookies(ctx, refreshToken);
+    return { msg: 'Logged in', logged_in_as: body.username };
+  }
+
+  @Post('/refresh')
+  @JwtRequired({ refresh: true, locations: ['cookies'] })
+  @HttpCode(200)
+  async refresh(@CurrentJwt() claims: JwtClaims, @Ctx() ctx: KoaContextLike) {
+    const { accessToken, refreshToken } = await this.jwt.tokens.rotate(claims);
+    await this.jwt.setAccessCookies(ctx, accessToken);
+    await this.jwt.setRefreshCookies(ctx, refreshToken);
+    return { msg: 'Refreshed' };
+  }
+
+  /** Ends the session (revoking it when the access cookie is still valid) and clears the cookies. */
+  @Post('/logout')
+  @JwtOptional()
+  @HttpCode(200)
+  async logout(@CurrentJwt() claims: JwtClaims | undefined, @Ctx() ctx: KoaContextLike) {
+    if (claims) await this.jwt.revokeFamily(claims);
+    this.jwt.unsetJwtCookies(ctx);
+    return { msg: 'Logged out' };
+  }
+}
+
+const PAGE = readFileSync(join(__dirname, '..', '..', 'demo', 'public', 'index.html'), 'utf8');
+
+/** The demo's page: logs in with cookies, calls a protected route with the CSRF header, logs out. */
+@Service()
+@Controller()
+export class PageController {
+  @Get('/')
+  @ContentType('text/html; charset=utf-8')
+  page() {
+    return PAGE;
   }
 }

@@ -54,7 +54,8 @@ Try it (user "test", password "test"):
   curl -s -X POST ${url}/change-password -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"newPassword":"a-longer-one"}'
   curl -s ${url}/optional
   curl -s -X POST ${url}/logout -H "Authorization: Bearer $TOKEN"
-  curl -s ${url}/.well-known/jwks.json`);
+  curl -s ${url}/.well-known/jwks.json
+Or open ${url}/ in a browser for the cookie session (login, a POST with the CSRF header, logout).`);
   });
 }
 

@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { SECRET } from './helpers';
+import { requireService } from './services';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The page's `document` as the functions run in the browser see it (this project compiles without DOM types). */
+interface BrowserGlobal {
+  document: {
+    cookie: string;
+    getElementById(id: string): { dataset: Record<string, string | undefined> } | null;
+  };
+}
+
+/** The demo's cookie page in real headless Chromium (Debian's, driven by playwright-core). */
+describe('browser: the demo page in headless Chromium', function () {
+  this.timeout(60_000);
+  let demo: ChildProcess;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  let attacker: Server;
+
+  before(async function () {
+    requireService(this, existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    demo = spawn(process.execPath, [join(__dirname, '..', 'demo', 'main.js')], {
+      env: { ...process.env, PORT: '0', JWT_SECRET_KEY: SECRET, REDIS_URL: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      demo.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk;
+        const match = /listening on (http:\/\/\S+)/.exec(out);
+        if (match) resolve(match[1]);
+      });
+      demo.once('exit', (code) => reject(new Error(`demo exited with ${code}`)));
+    });
+    // Flags as this machine's probe runs Chromium: no sandbox as root, no background networking (the network is closed).
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage();
+    // Another origin of the same site (same host, other port): its form posts carry the demo's cookies, but not the CSRF header.
+    attacker = createServer((_req, res) => {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(`<form id="f" method="POST" action="${url}/whoami"><input name="x" value="1"></form><script>document.getElementById('f').submit()</script>`);
+    });
+    attacker.listen(0, '127.0.0.1');
+    await once(attacker, 'listening');
+  });
+
+  after(async () => {
+    await browser?.close();
+    attacker?.close();
+    if (demo && demo.exitCode === null) {
+      demo.kill();
+      await once(demo, 'exit');
+    }
+  });
+
+  const output = async () => ({ status: await page.locator('#out').getAttribute('data-status'), text: await page.locator('#out').textContent() });
+  const clickAndWait = async (selector: string, path: string) => {
+    const response = page.waitForResponse((r) => r.url().endsWith(path));
+    await page.click(selector);
+    const res = await response;
+    // Serialised into the page: only what is written inline travels.
+    await page.waitForFunction((status) => (globalThis as unknown as BrowserGlobal).document.getElementById('out')?.dataset.status === String(status), res.status());
+    return res;
+  };
+
+  it('logs in: HttpOnly token cookies and readable CSRF cookies are set', async () => {
+    await page.goto(`${url}/`);
+    await clickAndWait('#login-button', '/cookie/login');
+    expect((await output()).text).to.contain('Logged in');
+    const cookies = Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c]));
+    expect(cookies).to.include.keys('access_token_cookie', 'refresh_token_cookie', 'csrf_access_token', 'csrf_refresh_token');
+    expect(cookies.access_token_cookie.httpOnly).to.equal(true);
+    expect(cookies.refresh_token_cookie.httpOnly).to.equal(true);
+    expect(cookies.csrf_access_token.httpOnly).to.equal(false);
+    // The page's script sees the CSRF cookies and never the tokens.
+    const visible = await page.evaluate(() => (globalThis as unknown as BrowserGlobal).document.cookie);
+    expect(visible).to.contain('csrf_access_token=');
+    expect(visible).not.to.contain('access_token_cookie');
+  });
+
+  it('calls a protected POST route with the CSRF header, and it succeeds', async () => {
+    const request = page.waitForRequest((r) => r.url().endsWith('/whoami'));
+    const res = await clickAndWait('#whoami', '/whoami');
+    const csrf = (await page.context().cookies()).find((c) => c.name === 'csrf_access_token')!.value;
+    expect((await request).headers()['x-csrf-token']).to.equal(csrf);
+    expect(res.status()).to.equal(200);
+    expect((await output()).text).to.contain('"logged_in_as":"test"');
+  });
+
+  it('a forged cross-origin form POST carries the cookies but not the header: refused', async () => {
+    const forged = await browser.newPage({ storageState: await page.context().storageState() });
+    try {
+      const response = forged.waitForResponse((r) => r.url() === `${url}/whoami`);
+      await forged.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      const res = await response;
+      expect(res.status()).to.equal(401);
+      expect(await res.json()).to.deep.equal({ msg: 'Missing CSRF token' });
+      expect(res.request().headers().cookie ?? (await res.request().allHeaders()).cookie).to.contain('access_token_cookie=');
+    } finally {
+      await forged.close();
+    }
+  });
+
+  it('refreshes with the refresh cookie (rotation) and logs out: cookies cleared, session revoked', async () => {
+    const before = (await page.context().cookies()).find((c) => c.name === 'access_token_cookie')!.value;
+    await clickAndWait('#refresh', '/cookie/refresh');
+    expect((await output()).text).to.contain('Refreshed');
+    const after = (await page.context().cookies()).find((c) => c.name === 'access_token_cookie')!.value;
+    expect(after).not.to.equal(before);
+    await clickAndWait('#logout', '/cookie/logout');
+    expect((await output()).text).to.contain('Logged out');
+    expect((await page.context().cookies()).map((c) => c.name)).to.deep.equal([]);
+    // The old access token is revoked, not just forgotten by the browser.
+    const res = await fetch(`${url}/protected`, { headers: { Authorization: `Bearer ${after}` } });
+    expect(res.status).to.equal(401);
+    expect(await res.json()).to.deep.equal({ msg: 'Token has been revoked' });
+    await clickAndWait('#whoami', '/whoami');
+    expect((await output()).status).to.equal('401');
+  });
+});
