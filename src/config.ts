@@ -1,4 +1,5 @@
 import type { JwtClaims, JwtHeader, TokenType } from './claims';
+import { VerifiedTokenCache } from './cache';
 import { toMilliseconds, toSeconds, type Duration } from './duration';
 import { Revocation } from './revocation';
 import { MemoryRevocationStore } from './stores/memory';
@@ -102,6 +103,13 @@ export interface JwtConfig<User = never> {
   allowHighS?: boolean;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`. Default `0`. */
   leeway?: Duration;
+  /**
+   * Remember tokens that verified, by their exact string, so a token sent again
+   * skips decoding and signature checks (type, freshness, revocation and CSRF are
+   * still checked every time). Default on: 10 000 tokens, 5 minutes at most, never
+   * past a token's `exp`. `false` turns it off.
+   */
+  verifiedTokenCache?: false | { maxEntries?: number; ttl?: Duration };
   /** Put an `nbf` claim in new tokens. Default `true`. */
   encodeNbf?: boolean;
   /** `aud` claim of new tokens. */
@@ -211,6 +219,7 @@ export interface ResolvedConfig {
   readonly headerType: string;
   readonly leeway: number;
   readonly maxTokenLength: number;
+  readonly cache?: VerifiedTokenCache;
   readonly allowHighS: boolean;
   readonly encodeNbf: boolean;
   readonly encodeAudience?: string | string[];
@@ -271,6 +280,10 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     headerType,
     leeway: toSeconds(config.leeway ?? 0, 'JwtManager: `leeway`'),
     maxTokenLength: positiveInteger(config.maxTokenLength ?? 8192, 'maxTokenLength'),
+    cache: config.verifiedTokenCache === false ? undefined : new VerifiedTokenCache({
+      maxEntries: config.verifiedTokenCache?.maxEntries,
+      ttl: toMilliseconds(config.verifiedTokenCache?.ttl ?? '5m', 'JwtManager: `verifiedTokenCache.ttl`'),
+    }),
     allowHighS: config.allowHighS ?? false,
     encodeNbf: config.encodeNbf ?? true,
     encodeAudience: config.encodeAudience,

@@ -2,6 +2,7 @@ import type { JwtClaims, TokenType } from './claims';
 import {
   ConcurrentRefreshError, JwtError, RefreshTokenReuseError, RevokedTokenError, StoreUnavailableError,
 } from './errors';
+import { Deadlines } from './deadline';
 import type { ConsumeOptions, RevocationStore, StoredToken } from './stores/store';
 
 /** How revocation behaves; part of the resolved configuration. */
@@ -27,7 +28,11 @@ export interface RevocationSettings {
  * request closed (503), unless the app chose `revocationFailOpen`.
  */
 export class Revocation {
-  constructor(private readonly settings: RevocationSettings, private readonly identityClaim: string) {}
+  private readonly deadlines: Deadlines;
+
+  constructor(private readonly settings: RevocationSettings, private readonly identityClaim: string) {
+    this.deadlines = new Deadlines(settings.timeout, () => new StoreUnavailableError());
+  }
 
   /** Whether refresh tokens rotate (and so carry a family). */
   get rotates(): boolean {
@@ -96,19 +101,13 @@ export class Revocation {
    * loudly: a revocation must never be lost in silence.
    */
   private async bounded<T>(call: Promise<T>, failOpenValue?: T): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError()), this.settings.timeout);
-    });
     try {
-      return await Promise.race([call, timeout]);
+      return await this.deadlines.within(call);
     } catch (error) {
       if (error instanceof JwtError && !(error instanceof StoreUnavailableError)) throw error;
       call.catch(() => undefined); // a late rejection must not go unhandled
       if (this.settings.failOpen && failOpenValue !== undefined) return failOpenValue;
       throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError();
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -26,6 +26,15 @@ const MAX_NUMERIC_DATE = 253402300799;
  */
 export async function verifyToken(token: string, config: ResolvedConfig, options: VerifyOptions = {}): Promise<DecodedJwt> {
   if (token.length > config.maxTokenLength) throw new JwtDecodeError('Token is too long');
+  const cache = options.allowExpired ? undefined : config.cache;
+  const cached = cache?.get(token);
+  if (cached) return cached;
+  const decoded = await decodeAndVerify(token, config, options);
+  cache?.set(token, decoded);
+  return decoded;
+}
+
+async function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyOptions): Promise<DecodedJwt> {
   const segments = token.split('.');
   if (segments.length !== 3) throw new JwtDecodeError(segments.length < 3 ? 'Not enough segments' : 'Too many segments');
   const [headerBytes, payloadBytes, signature] = segments.map(decodeSegment);

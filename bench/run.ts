@@ -1,0 +1,99 @@
+/**
+ * `npm run bench`: every scenario's server in its own process on 127.0.0.1,
+ * driven by autocannon from this one; rounds interleave the scenarios so the
+ * machine's drift hits all alike, and ratios come from the same run.
+ * BENCH_DURATION (seconds per measurement, default 10), BENCH_ROUNDS (default 3),
+ * BENCH_CONNECTIONS (default 50), BENCH_ONLY (comma-separated scenario names),
+ * BENCH_OUTPUT (default bench/results.json).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { SCENARIOS } from './server';
+
+const duration = Number(process.env.BENCH_DURATION ?? 10);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const output = process.env.BENCH_OUTPUT ?? join(__dirname, '..', '..', 'bench', 'results.json');
+const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
+const names = Object.keys(SCENARIOS).filter((name) => !only || only.includes(name));
+
+interface Sample { requests: number; p50: number; p99: number; errors: number; non2xx: number }
+
+async function startServer(name: string): Promise<{ child: ChildProcess; port: number; token: string }> {
+  const child = spawn(process.execPath, [join(__dirname, 'server.js'), name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk;
+      const ready = /READY .*\n/.exec(out);
+      if (ready) resolve(ready[0]);
+    });
+    child.once('exit', (code) => reject(new Error(`${name}: server exited with ${code}`)));
+  });
+  const [, port, token] = line.trim().split(' ');
+  return { child, port: Number(port), token };
+}
+
+function load(port: number, name: string, token: string, seconds: number): Promise<Sample> {
+  const scenario = SCENARIOS[name];
+  return new Promise((resolve, reject) => {
+    autocannon({
+      url: `http://127.0.0.1:${port}${scenario.path}`,
+      method: scenario.method ?? 'GET',
+      connections,
+      duration: seconds,
+      headers: token === '-' ? {} : { authorization: `Bearer ${token}` },
+    }, (error, result) => {
+      if (error) reject(error);
+      else resolve({ requests: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const samples = new Map<string, Sample[]>(names.map((name) => [name, []]));
+  for (let round = 1; round <= rounds; round++) {
+    // Rotate the order each round as well, so no scenario always runs first.
+    const order = names.map((_, i) => names[(i + round - 1) % names.length]);
+    for (const name of order) {
+      const { child, port, token } = await startServer(name);
+      try {
+        await load(port, name, token, Math.min(2, duration)); // warm-up: JIT, caches, connections
+        const sample = await load(port, name, token, duration);
+        if (sample.errors > 0 || sample.non2xx > 0) throw new Error(`${name}: ${sample.errors} errors, ${sample.non2xx} non-2xx answers`);
+        samples.get(name)!.push(sample);
+        console.error(`round ${round}/${rounds} ${name}: ${Math.round(sample.requests)} req/s`);
+      } finally {
+        child.kill();
+        await once(child, 'exit');
+      }
+    }
+  }
+
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const baseline = median(samples.get('unprotected')?.map((s) => s.requests) ?? [NaN]);
+  const results = names.map((name) => {
+    const list = samples.get(name)!;
+    const requests = median(list.map((s) => s.requests));
+    return { scenario: name, reqPerSec: Math.round(requests), p50Ms: median(list.map((s) => s.p50)), p99Ms: median(list.map((s) => s.p99)), ratio: Number((requests / baseline).toFixed(2)) };
+  });
+  const report = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    settings: { durationSeconds: duration, rounds, connections },
+    results,
+  };
+  writeFileSync(output, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`| scenario | req/s | p50 ms | p99 ms | × unprotected |\n| --- | ---: | ---: | ---: | ---: |`);
+  for (const r of results) console.log(`| ${r.scenario} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} |`);
+  console.log(`\n${report.machine}; ${rounds} rounds of ${duration} s, ${connections} connections; median of rounds. Written to ${output}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

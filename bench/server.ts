@@ -1,0 +1,117 @@
+/**
+ * One benchmark server: `node dist/bench/server.js <scenario>` listens on
+ * 127.0.0.1 (an ephemeral port), prints `READY <port> <token>` and serves until
+ * killed. Each scenario is the same routing-controllers route on Koa behind a
+ * different guard.
+ */
+import 'reflect-metadata';
+import { generateKeyPairSync } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createSigner, createVerifier } from 'fast-jwt';
+import Koa from 'koa';
+import koaJwt from 'koa-jwt';
+import { Redis } from 'ioredis';
+import { Authorized, Get, JsonController, Post, useKoaServer, type Action } from 'routing-controllers';
+import { JwtManager, JwtRequired, RedisRevocationStore, type JwtConfig } from '../src';
+
+export const SECRET = 'bench-secret-bench-secret-bench-secret-bench-secret-0123456789abcdef';
+
+let issuer: JwtManager;
+
+@JsonController()
+class BenchController {
+  @Get('/open') open() { return { ok: true }; }
+  @Get('/authorized') @Authorized() authorized() { return { ok: true }; }
+  @Get('/jwt') @JwtRequired() jwt() { return { ok: true }; }
+  @Post('/login') async login() {
+    const { accessToken, refreshToken } = await issuer.tokens.createTokenPair('bench-user');
+    return { access_token: accessToken, refresh_token: refreshToken };
+  }
+}
+
+type Scenario = { path: string; method?: 'GET' | 'POST'; setup(app: Koa): Promise<{ token?: string; checker?: (action: Action) => boolean | Promise<boolean>; jwt?: JwtManager }> };
+
+const ec = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+const rsa = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+
+async function library(config: JwtConfig): Promise<{ token: string; jwt: JwtManager }> {
+  const jwt = new JwtManager({ accessTokenExpires: '1h', ...config });
+  return { jwt, token: await jwt.tokens.createAccessToken('bench-user') };
+}
+
+async function redisStore(): Promise<RedisRevocationStore> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true, lazyConnect: true, enableOfflineQueue: false });
+  await redis.connect();
+  return new RedisRevocationStore(redis, { prefix: `bench:${process.pid}` });
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  'unprotected': { path: '/open', setup: async () => ({}) },
+  'noop @Authorized': {
+    path: '/authorized',
+    setup: async () => ({ token: 'x', checker: (action) => typeof action.request.headers.authorization === 'string' }),
+  },
+  'HS256': { path: '/jwt', setup: () => library({ secretKey: SECRET }) },
+  'HS256 no cache': { path: '/jwt', setup: () => library({ secretKey: SECRET, verifiedTokenCache: false }) },
+  'HS256 no revocation': { path: '/jwt', setup: () => library({ secretKey: SECRET, revocationChecks: [] }) },
+  'HS256 Redis revocation': { path: '/jwt', setup: async () => library({ secretKey: SECRET, revocationStore: await redisStore() }) },
+  'RS256': { path: '/jwt', setup: () => library({ algorithm: 'RS256', privateKey: rsa() }) },
+  'RS256 no cache': { path: '/jwt', setup: () => library({ algorithm: 'RS256', privateKey: rsa(), verifiedTokenCache: false }) },
+  'ES256': { path: '/jwt', setup: () => library({ algorithm: 'ES256', privateKey: ec() }) },
+  'ES256 no cache': { path: '/jwt', setup: () => library({ algorithm: 'ES256', privateKey: ec(), verifiedTokenCache: false }) },
+  'issue pair HS256': { path: '/login', method: 'POST', setup: async () => ({ jwt: (issuer = new JwtManager({ secretKey: SECRET })) }) },
+  'issue pair RS256': { path: '/login', method: 'POST', setup: async () => ({ jwt: (issuer = new JwtManager({ algorithm: 'RS256', privateKey: rsa() })) }) },
+  'issue pair ES256': { path: '/login', method: 'POST', setup: async () => ({ jwt: (issuer = new JwtManager({ algorithm: 'ES256', privateKey: ec() })) }) },
+  'koa-jwt': {
+    path: '/open',
+    // As koa-jwt's README configures it: a string secret, in front of every route.
+    setup: async (app) => {
+      app.use(koaJwt({ secret: SECRET }));
+      return { token: createSigner({ key: SECRET, expiresIn: 3_600_000 })({ sub: 'bench-user' }) };
+    },
+  },
+  'fast-jwt checker': {
+    path: '/authorized',
+    // A hand-written checker with fast-jwt and its verified-token cache.
+    setup: async () => {
+      const verify = createVerifier({ key: SECRET, algorithms: ['HS256'], cache: true });
+      return {
+        token: createSigner({ key: SECRET, expiresIn: 3_600_000 })({ sub: 'bench-user' }),
+        checker: (action) => {
+          try {
+            verify(String(action.request.headers.authorization).slice(7));
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      };
+    },
+  },
+};
+
+async function main(): Promise<void> {
+  const name = process.argv[2];
+  const scenario = SCENARIOS[name];
+  if (!scenario) throw new Error(`unknown scenario "${name}"; one of: ${Object.keys(SCENARIOS).join(', ')}`);
+  const app = new Koa();
+  const { token, checker, jwt } = await scenario.setup(app);
+  useKoaServer(app, {
+    controllers: [BenchController],
+    authorizationChecker: checker ?? jwt?.authorizationChecker ?? (() => false),
+    currentUserChecker: jwt?.currentUserChecker,
+    development: false,
+  });
+  // Exit cleanly on a signal, so `node --cpu-prof` writes its profile.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
+  const server = app.listen(0, '127.0.0.1', () => {
+    console.log(`READY ${(server.address() as AddressInfo).port} ${token ?? '-'}`);
+  });
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
