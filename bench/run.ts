@@ -4,7 +4,7 @@
  * machine's drift hits all alike, and ratios come from the same run.
  * BENCH_DURATION (seconds per measurement, default 10), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 50), BENCH_ONLY (comma-separated scenario names),
- * BENCH_OUTPUT (default bench/results.json).
+ * BENCH_OUTPUT (default bench/results.json), BENCH_SOAK (seconds of the memory soak, default 60; 0 skips it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,7 +12,8 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { SCENARIOS } from './server';
+import { JwtManager } from '../src';
+import { SCENARIOS, SECRET } from './server';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -20,6 +21,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const output = process.env.BENCH_OUTPUT ?? join(__dirname, '..', '..', 'bench', 'results.json');
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
 const names = Object.keys(SCENARIOS).filter((name) => !only || only.includes(name));
+const soakSeconds = Number(process.env.BENCH_SOAK ?? 60);
 
 interface Sample { requests: number; p50: number; p99: number; errors: number; non2xx: number }
 
@@ -54,6 +56,36 @@ function load(port: number, name: string, token: string, seconds: number): Promi
   });
 }
 
+/**
+ * Memory under a long load of many distinct tokens (twice the verified-token
+ * cache's size), so every cache churns: RSS is sampled every 5 s.
+ */
+async function soak(seconds: number): Promise<{ seconds: number; distinctTokens: number; rssMiB: number[] }> {
+  const { child, port } = await startServer('HS256');
+  try {
+    const minter = new JwtManager({ secretKey: SECRET, accessTokenExpires: '1h' });
+    const tokens = await Promise.all(Array.from({ length: 20_000 }, (_, i) => minter.tokens.createAccessToken(`user-${i}`)));
+    const rss = async () => Math.round(((await (await fetch(`http://127.0.0.1:${port}/rss`)).json()) as { rss: number }).rss / 2 ** 20);
+    let next = 0;
+    const run = (duration: number) => new Promise<void>((resolve, reject) => {
+      autocannon({
+        url: `http://127.0.0.1:${port}/jwt`, connections, duration,
+        requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` } }) }],
+      }, (error, result) => (error ? reject(error) : result.non2xx > 0 ? reject(new Error(`soak: ${result.non2xx} non-2xx`)) : resolve()));
+    });
+    await run(Math.min(5, seconds)); // warm-up fills the caches
+    const samples = [await rss()];
+    for (let elapsed = 0; elapsed < seconds; elapsed += 5) {
+      await run(Math.min(5, seconds - elapsed));
+      samples.push(await rss());
+    }
+    return { seconds, distinctTokens: tokens.length, rssMiB: samples };
+  } finally {
+    child.kill();
+    await once(child, 'exit');
+  }
+}
+
 async function main(): Promise<void> {
   const samples = new Map<string, Sample[]>(names.map((name) => [name, []]));
   for (let round = 1; round <= rounds; round++) {
@@ -81,15 +113,18 @@ async function main(): Promise<void> {
     const requests = median(list.map((s) => s.requests));
     return { scenario: name, reqPerSec: Math.round(requests), p50Ms: median(list.map((s) => s.p50)), p99Ms: median(list.map((s) => s.p99)), ratio: Number((requests / baseline).toFixed(2)) };
   });
+  const memory = soakSeconds > 0 ? await soak(soakSeconds) : undefined;
   const report = {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     settings: { durationSeconds: duration, rounds, connections },
     results,
+    memory,
   };
   writeFileSync(output, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`| scenario | req/s | p50 ms | p99 ms | × unprotected |\n| --- | ---: | ---: | ---: | ---: |`);
   for (const r of results) console.log(`| ${r.scenario} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} |`);
+  if (memory) console.log(`\nMemory soak (HS256, ${memory.distinctTokens} distinct tokens, ${memory.seconds} s): RSS ${memory.rssMiB.join(' → ')} MiB`);
   console.log(`\n${report.machine}; ${rounds} rounds of ${duration} s, ${connections} connections; median of rounds. Written to ${output}`);
 }
 

@@ -21,6 +21,7 @@ let issuer: JwtManager;
 @JsonController()
 class BenchController {
   @Get('/open') open() { return { ok: true }; }
+  @Get('/rss') rss() { return { rss: process.memoryUsage().rss }; }
   @Get('/authorized') @Authorized() authorized() { return { ok: true }; }
   @Get('/jwt') @JwtRequired() jwt() { return { ok: true }; }
   @Post('/login') async login() {

@@ -10,7 +10,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 function lowS(alg: string, token: string): string {
   const [header, payload, signature] = token.split('.');
-  return `${header}.${payload}.${toLowS(alg, signature)}`;
+  return `${header}.${payload}.${toLowS(alg, Buffer.from(signature, 'base64url')).toString('base64url')}`;
 }
 
 function payloadOf(token: string): Record<string, unknown> {

@@ -19,14 +19,13 @@ export function isHighS(alg: string, signature: Buffer): boolean {
   return sOf(signature) > n >> 1n;
 }
 
-/** The low-s form of a base64url ES signature (unchanged when already low, or not ES). */
-export function toLowS(alg: string, signature: string): string {
-  const bytes = Buffer.from(signature, 'base64url');
-  if (!isHighS(alg, bytes)) return signature;
-  const half = bytes.length / 2;
-  const low = CURVE_ORDERS[alg] - sOf(bytes);
-  Buffer.from(low.toString(16).padStart(half * 2, '0'), 'hex').copy(bytes, half);
-  return bytes.toString('base64url');
+/** The low-s form of an ES signature (r‖s), changed in place; other signatures pass unchanged. */
+export function toLowS(alg: string, signature: Buffer): Buffer {
+  if (!isHighS(alg, signature)) return signature;
+  const half = signature.length / 2;
+  const low = CURVE_ORDERS[alg] - sOf(signature);
+  Buffer.from(low.toString(16).padStart(half * 2, '0'), 'hex').copy(signature, half);
+  return signature;
 }
 
 function sOf(signature: Buffer): bigint {

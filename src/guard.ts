@@ -1,6 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { now, type JwtClaims } from './claims';
 import type { ResolvedConfig } from './config';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   ClaimsVerificationError, CsrfError, FreshTokenRequiredError, JwtDecodeError, JwtError, RoleMissingError, UserLookupError,
   WrongTokenTypeError,
@@ -14,10 +14,11 @@ import { verifyToken } from './verify';
 /**
  * The one path every protected request takes, in Flask-JWT-Extended's order so
  * that the same bad token always gets the same answer: find the token, decode
- * and verify it, check its type, its freshness, its revocation (using a refresh
- * token up under rotation), the app's claims verification, its roles, load its user; only then record the request's state. Returns
- * `undefined` for an anonymous request on an optional route (and for CORS
- * preflights, which pass unchecked); throws a `JwtError`.
+ * and verify it, match its CSRF value, check its type, its freshness, its
+ * revocation (using a refresh token up under rotation), the app's claims
+ * verification, its roles, load its user; only then record the request's state.
+ * Returns `undefined` for an anonymous request on an optional route (and for
+ * CORS preflights, which pass unchecked); throws a `JwtError`.
  */
 export async function verifyRequest<C extends object>(
   adapter: RequestAdapter<C>,

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, type Jso
 import type { JwtHeader } from './claims';
 import { JwtDecodeError } from './errors';
 
-/** The JWS algorithms this library signs and verifies with (those jsonwebtoken implements). */
+/** The JWS algorithms this library signs and verifies with: jsonwebtoken's set, RFC 7518's HS, RS, PS and ES. */
 export const ALGORITHMS = [
   'HS256', 'HS384', 'HS512',
   'RS256', 'RS384', 'RS512',
@@ -91,10 +91,10 @@ function isHmac(alg: Algorithm): boolean {
 
 /**
  * Every key the manager signs and verifies with, turned into `KeyObject`s once
- * at construction (jsonwebtoken re-parses string keys on every call, which
- * costs more than the crypto). A key is only ever used with the algorithm it
- * was checked against, so an RSA public key can never act as an HMAC secret,
- * and a token's `kid` is only ever looked up among the configured keys.
+ * at construction (parsing a PEM costs more than the signature it checks). A
+ * key is only ever used with the algorithm it was checked against, so an RSA
+ * public key can never act as an HMAC secret, and a token's `kid` is only ever
+ * looked up among the configured keys.
  */
 export class KeyStore {
   /** The algorithm new tokens are signed with. */

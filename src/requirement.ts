@@ -34,14 +34,32 @@ export class JwtRequirement {
    * wins (a method's decorator overrides its class's); role names given to plain
    * `@Authorized('admin')` add up, and all of them are required.
    */
-  static fromAuthorizedRoles(entries: readonly unknown[]): { options: Readonly<JwtRequiredOptions>; roles: readonly string[] } {
-    let options: Readonly<JwtRequiredOptions> = {};
-    const roles: string[] = [];
-    for (const entry of entries) {
-      if (entry instanceof JwtRequirement) options = entry.options;
-      else if (typeof entry === 'string') roles.push(entry);
-      else throw new TypeError(`@Authorized() takes role names with routing-controllers-jwt-extended; got ${typeof entry}`);
+  static fromAuthorizedRoles(entries: readonly unknown[]): ResolvedRequirement {
+    // routing-controllers hands each action the same array on every request.
+    let resolved = resolvedRequirements.get(entries);
+    if (!resolved) {
+      resolved = resolve(entries);
+      resolvedRequirements.set(entries, resolved);
     }
-    return { options, roles: [...roles, ...(options.roles ?? [])] };
+    return resolved;
   }
+}
+
+/** A route's options and every role it requires. */
+export interface ResolvedRequirement {
+  readonly options: Readonly<JwtRequiredOptions>;
+  readonly roles: readonly string[];
+}
+
+const resolvedRequirements = new WeakMap<readonly unknown[], ResolvedRequirement>();
+
+function resolve(entries: readonly unknown[]): ResolvedRequirement {
+  let options: Readonly<JwtRequiredOptions> = {};
+  const roles: string[] = [];
+  for (const entry of entries) {
+    if (entry instanceof JwtRequirement) options = entry.options;
+    else if (typeof entry === 'string') roles.push(entry);
+    else throw new TypeError(`@Authorized() takes role names with routing-controllers-jwt-extended; got ${typeof entry}`);
+  }
+  return { options, roles: [...roles, ...(options.roles ?? [])] };
 }

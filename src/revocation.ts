@@ -50,7 +50,7 @@ export class Revocation {
     const options: ConsumeOptions | undefined = consume
       ? { ttl: remainingLife(claims), grace: settings.gracePeriod, familyTtl: lifetimeMs(settings.refreshLifetime) }
       : undefined;
-    const status = await this.bounded(settings.store.status(this.storedToken(claims), options), 'active');
+    const status = await this.settle(() => settings.store.status(this.storedToken(claims), options), 'active');
     if (status === 'revoked') throw new RevokedTokenError();
     if (status === 'reused') throw new RefreshTokenReuseError();
     if (status === 'concurrent') throw new ConcurrentRefreshError();
@@ -58,7 +58,7 @@ export class Revocation {
 
   /** The generation to stamp into a new token of `identity` (0 until it was revoked wholesale). */
   generation(identity: string): Promise<number> {
-    return this.bounded(this.settings.store.generation(identity), 0);
+    return this.settle(() => this.settings.store.generation(identity), 0);
   }
 
   /** Revokes one token until it would have expired. */
@@ -66,20 +66,21 @@ export class Revocation {
     if (typeof claims.jti !== 'string') throw new TypeError('revokeToken: the token has no `jti` to revoke it by');
     const ttl = remainingLife(claims);
     if (ttl !== undefined && ttl <= 0) return;
-    await this.bounded(this.settings.store.revokeToken(this.identityOf(claims), claims.jti, ttl));
+    await this.settle(() => this.settings.store.revokeToken(this.identityOf(claims), claims.jti as string, ttl));
   }
 
   /** Revokes every token of the token's refresh family (its session); without a family, the token alone. */
   async revokeFamily(claims: JwtClaims): Promise<void> {
     if (typeof claims.fam !== 'string') return this.revokeToken(claims);
-    await this.bounded(this.settings.store.revokeFamily(this.identityOf(claims), claims.fam, lifetimeMs(this.settings.refreshLifetime)));
+    const family = claims.fam;
+    await this.settle(() => this.settings.store.revokeFamily(this.identityOf(claims), family, lifetimeMs(this.settings.refreshLifetime)));
   }
 
   /** Revokes every token of `identity` issued until now. */
   async revokeAll(identity: string): Promise<void> {
     const { accessLifetime, refreshLifetime } = this.settings;
     const longest = accessLifetime === false || refreshLifetime === false ? undefined : Math.max(accessLifetime, refreshLifetime) * 1000;
-    await this.bounded(this.settings.store.revokeAll(identity, longest));
+    await this.settle(() => this.settings.store.revokeAll(identity, longest));
   }
 
   private storedToken(claims: JwtClaims): StoredToken {
@@ -96,20 +97,29 @@ export class Revocation {
   }
 
   /**
-   * A store call that answers within the timeout, or a `StoreUnavailableError`.
-   * With fail-open, reads fall back to `failOpenValue`; writes always fail
-   * loudly: a revocation must never be lost in silence.
+   * A store call's answer: at once from a store that answers synchronously,
+   * else within the timeout, or a `StoreUnavailableError`. With fail-open,
+   * reads fall back to `failOpenValue`; writes always fail loudly: a revocation
+   * must never be lost in silence.
    */
-  private async bounded<T>(call: Promise<T>, failOpenValue?: T): Promise<T> {
+  private async settle<T>(call: () => T | Promise<T>, failOpenValue?: T): Promise<T> {
+    let pending: Promise<T> | undefined;
     try {
-      return await this.deadlines.within(call);
+      const answer = call();
+      if (!isThenable(answer)) return answer;
+      pending = Promise.resolve(answer);
+      return await this.deadlines.within(pending);
     } catch (error) {
       if (error instanceof JwtError && !(error instanceof StoreUnavailableError)) throw error;
-      call.catch(() => undefined); // a late rejection must not go unhandled
+      pending?.catch(() => undefined); // a late rejection must not go unhandled
       if (this.settings.failOpen && failOpenValue !== undefined) return failOpenValue;
       throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError();
     }
   }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 /** Milliseconds until the token expires; `undefined` when it never does. */

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import jsonwebtoken from 'jsonwebtoken';
 import { now, RESERVED_CLAIMS, type JwtClaims, type TokenType } from './claims';
 import { expiry, type Identity, type ResolvedConfig } from './config';
 import { toSeconds, type Duration } from './duration';
 import { toLowS } from './ecdsa';
+import { createSignature } from './signature';
 import { verifyToken, type VerifyOptions } from './verify';
 
 /** Options for {@link TokenFactory.createRefreshToken}. */
@@ -138,12 +138,10 @@ export class TokenFactory<User = never> {
       throw new TypeError(`additionalHeaders may not set "alg" or "crit"${config.keys.usesKeyIds ? ', nor "kid" with a key ring' : ''}`);
     }
     const { algorithm, key, kid } = await config.keys.signingKey(identity);
-    const token = jsonwebtoken.sign(claims, key, {
-      algorithm,
-      header: { alg: algorithm, ...header, ...(kid === undefined ? {} : { kid }) },
-    });
-    const signatureStart = token.lastIndexOf('.') + 1;
-    return token.slice(0, signatureStart) + toLowS(algorithm, token.slice(signatureStart));
+    const protectedHeader = { alg: algorithm, typ: 'JWT', ...header, ...(kid === undefined ? {} : { kid }) };
+    const signingInput = `${base64url(JSON.stringify(protectedHeader))}.${base64url(JSON.stringify(claims))}`;
+    // Low s only: each ES token has one accepted form (see ecdsa.ts).
+    return `${signingInput}.${toLowS(algorithm, createSignature(algorithm, key, signingInput)).toString('base64url')}`;
   }
 }
 
@@ -157,4 +155,8 @@ function freshClaim(fresh: boolean | Duration | Date): boolean | number {
   if (typeof fresh === 'boolean') return fresh;
   if (fresh instanceof Date) return Math.floor(fresh.getTime() / 1000);
   return now() + toSeconds(fresh, 'fresh');
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text).toString('base64url');
 }

@@ -17,11 +17,7 @@ const SEGMENT = /^[A-Za-z0-9_-]*$/;
 const MAX_NUMERIC_DATE = 253402300799;
 
 /**
- * Decodes and verifies a compact JWT: size and strict form first (no decoding
- * before that), then the algorithm (from the configured list only, with the
- * configured key only), the signature, and the registered claims with PyJWT's
- * messages, so a token gets the same answer here as from Flask-JWT-Extended.
- * Each accepted token has exactly one accepted string form.
+ * Decodes and verifies a compact JWT, or finds it in the verified-token cache.
  * Throws a {@link JwtError}; never echoes the token, a key or an expected value.
  */
 export async function verifyToken(token: string, config: ResolvedConfig, options: VerifyOptions = {}): Promise<DecodedJwt> {
@@ -34,6 +30,13 @@ export async function verifyToken(token: string, config: ResolvedConfig, options
   return decoded;
 }
 
+/**
+ * Size and strict form first (no decoding before that), then the algorithm
+ * (from the configured list only, with the configured key only), the signature,
+ * and only then the payload and its registered claims, with PyJWT's messages so
+ * a token gets the same answer here as from Flask-JWT-Extended. Each accepted
+ * token has exactly one accepted string form.
+ */
 async function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyOptions): Promise<DecodedJwt> {
   const segments = token.split('.');
   if (segments.length !== 3) throw new JwtDecodeError(segments.length < 3 ? 'Not enough segments' : 'Too many segments');

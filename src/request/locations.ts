@@ -68,6 +68,11 @@ function readHeader<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfi
     return { token: parts[0] };
   }
   const scheme = headerType.toLowerCase();
+  // The usual case, `Bearer <JWT>` and nothing else, without splitting.
+  const token = value.slice(scheme.length + 1);
+  if (value[scheme.length] === ' ' && value.slice(0, scheme.length).toLowerCase() === scheme && !/[\s,]/.test(token) && token) {
+    return { token };
+  }
   const credentials = value.split(/\s*,\s*/).filter((credential) => credential.split(/\s+/, 1)[0].toLowerCase() === scheme);
   if (credentials.length === 0) {
     return new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected '${headerName}: ${expected}'`);

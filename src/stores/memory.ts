@@ -7,7 +7,8 @@ export interface MemoryRevocationStoreOptions {
 }
 
 /**
- * The embedded revocation store: one process, no server. Entries expire with
+ * The embedded revocation store: one process, no server, answers without
+ * waiting (so without a time limit). Entries expire with
  * what they revoke and the store never holds more than `maxEntries`; when full
  * of live entries it refuses new revocations (with a `RangeError`) rather than
  * forget an old one, which would un-revoke a token.
@@ -28,7 +29,7 @@ export class MemoryRevocationStore implements RevocationStore {
     return this.entries.size;
   }
 
-  async status(token: StoredToken, consume?: ConsumeOptions): Promise<TokenStatus> {
+  status(token: StoredToken, consume?: ConsumeOptions): TokenStatus {
     const { identity, jti, family } = token;
     if ((jti !== undefined && this.get(key(identity, 'j', jti)) !== undefined)
       || (family !== undefined && this.get(key(identity, 'f', family)) !== undefined)
@@ -48,20 +49,20 @@ export class MemoryRevocationStore implements RevocationStore {
     return 'reused';
   }
 
-  async revokeToken(identity: string, jti: string, ttl: number | undefined): Promise<void> {
+  revokeToken(identity: string, jti: string, ttl: number | undefined): void {
     this.set(key(identity, 'j', jti), 1, ttl);
   }
 
-  async revokeFamily(identity: string, family: string, ttl: number | undefined): Promise<void> {
+  revokeFamily(identity: string, family: string, ttl: number | undefined): void {
     this.set(key(identity, 'f', family), 1, ttl);
   }
 
-  async revokeAll(identity: string, ttl: number | undefined): Promise<void> {
+  revokeAll(identity: string, ttl: number | undefined): void {
     const generationKey = key(identity, 'g');
     this.set(generationKey, (this.get(generationKey) ?? 0) + 1, ttl);
   }
 
-  async generation(identity: string): Promise<number> {
+  generation(identity: string): number {
     return this.get(key(identity, 'g')) ?? 0;
   }
 

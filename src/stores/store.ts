@@ -2,6 +2,7 @@
  * Where revocations live. Implementations answer every question a request asks
  * in one round trip, and give each entry the lifetime of what it revokes.
  * Times to live are in milliseconds; `undefined` means "no expiry" (tokens without `exp`).
+ * An in-process store may answer synchronously; a promise is bounded in time.
  */
 export interface RevocationStore {
   /**
@@ -11,15 +12,15 @@ export interface RevocationStore {
    * `active`, a second use within the grace interval `concurrent`, a later one
    * `reused` (and the store revokes the token's family).
    */
-  status(token: StoredToken, consume?: ConsumeOptions): Promise<TokenStatus>;
+  status(token: StoredToken, consume?: ConsumeOptions): TokenStatus | Promise<TokenStatus>;
   /** Revokes one token by its `jti`. */
-  revokeToken(identity: string, jti: string, ttl: number | undefined): Promise<void>;
+  revokeToken(identity: string, jti: string, ttl: number | undefined): void | Promise<void>;
   /** Revokes every token of a refresh-token family. */
-  revokeFamily(identity: string, family: string, ttl: number | undefined): Promise<void>;
+  revokeFamily(identity: string, family: string, ttl: number | undefined): void | Promise<void>;
   /** Revokes every token of `identity` issued so far: its generation moves on. */
-  revokeAll(identity: string, ttl: number | undefined): Promise<void>;
+  revokeAll(identity: string, ttl: number | undefined): void | Promise<void>;
   /** The identity's current generation (0 until `revokeAll`), stamped into new tokens. */
-  generation(identity: string): Promise<number>;
+  generation(identity: string): number | Promise<number>;
 }
 
 /** What a store needs to know of a token. */
