@@ -1,10 +1,9 @@
-import { request } from 'node:http';
 import { expect } from 'chai';
 import { Controller, Get, JsonController, Post } from 'routing-controllers';
 import {
   CurrentIdentity, FreshJwtRequired, JwtRefreshTokenRequired, JwtRequired,
 } from '../src';
-import { accessClaims, hmacToken, SECRET, startServer, type TestServer } from './helpers';
+import { accessClaims, getWithRawHeaders, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 
 @JsonController('/json')
 class JsonRoutes {
@@ -107,18 +106,7 @@ describe('error table', () => {
 
   it('refuses two Authorization header lines instead of reading the first', async () => {
     const token = await server.jwt.tokens.createAccessToken('alice');
-    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const url = new URL('/json/access', server.url);
-      const req = request({
-        host: url.hostname, port: url.port, path: url.pathname,
-        // Raw header list: Node adds no Host of its own to it.
-        headers: [['Host', url.host], ['Authorization', `Bearer ${token}`], ['Authorization', 'Bearer other']].flat(),
-      }, (r) => {
-        let body = '';
-        r.on('data', (c) => { body += c; }).on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-      });
-      req.on('error', reject).end();
-    });
+    const res = await getWithRawHeaders(server.url, '/json/access', [['Authorization', `Bearer ${token}`], ['Authorization', 'Bearer other']]);
     expect(res.status).to.equal(422);
     expect(JSON.parse(res.body)).to.deep.equal({ msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" });
   });

@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createKoaServer, type RoutingControllersOptions } from 'routing-controllers';
@@ -54,4 +55,19 @@ export function hmacToken(header: unknown, payload: unknown, secret: string | Bu
 export function accessClaims(sub = 'alice', overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const iat = Math.floor(Date.now() / 1000);
   return { fresh: false, iat, jti: randomUUID(), type: 'access', sub, nbf: iat, exp: iat + 900, ...overrides };
+}
+
+/**
+ * A GET with a raw header list, so a header can appear twice (supertest merges
+ * them). Node adds no Host of its own to a raw list, so it goes first.
+ */
+export function getWithRawHeaders(base: string, path: string, headers: Array<[string, string]>): Promise<{ status: number; body: string }> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, headers: [['Host', url.host], ...headers].flat() }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => { body += chunk; }).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject).end();
+  });
 }

@@ -1,7 +1,6 @@
-import { request as httpRequest } from 'node:http';
 import { expect } from 'chai';
 import { JwtManager } from '../../src';
-import { SECRET, startServer, type TestServer } from '../helpers';
+import { getWithRawHeaders, SECRET, startServer, type TestServer } from '../helpers';
 import { claims, ec, ecPem, expectRefusal, nowSeconds, rsa, rsaPem, SecurityRoutes, signRaw } from './support';
 import { toLowS } from '../../src/ecdsa';
 
@@ -260,14 +259,7 @@ describe('attack catalogue', function () {
     it('two Authorization headers', async () => {
       attacks++;
       const token = await hs.jwt.tokens.createAccessToken('alice');
-      const url = new URL('/sec/access', hs.url);
-      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, headers: ['Host', url.host, 'Authorization', `Bearer ${token}`, 'Authorization', `Bearer ${token}`] }, (r) => {
-          let body = '';
-          r.on('data', (c) => { body += c; }).on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-        });
-        req.on('error', reject).end();
-      });
+      const res = await getWithRawHeaders(hs.url, '/sec/access', [['Authorization', `Bearer ${token}`], ['Authorization', `Bearer ${token}`]]);
       expect(res.status).to.equal(422);
       expect(JSON.parse(res.body)).to.deep.equal({ msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" });
     });
