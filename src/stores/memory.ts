@@ -15,7 +15,9 @@ export interface MemoryRevocationStoreOptions {
  */
 export class MemoryRevocationStore implements RevocationStore {
   // key → expiry (ms since epoch; Infinity for none) and value.
-  private readonly entries = new Map<string, { expires: number; value: number }>();
+  private readonly entries = new Map<string, Entry>();
+  // How many revocations each identity has: most have none, and are answered by this alone.
+  private readonly revocationsOf = new Map<string, number>();
   private readonly maxEntries: number;
 
   constructor(options: MemoryRevocationStoreOptions = {}) {
@@ -31,67 +33,89 @@ export class MemoryRevocationStore implements RevocationStore {
 
   status(token: StoredToken, consume?: ConsumeOptions): TokenStatus {
     const { identity, jti, family } = token;
-    if ((jti !== undefined && this.get(key(identity, 'j', jti)) !== undefined)
-      || (family !== undefined && this.get(key(identity, 'f', family)) !== undefined)
-      || token.generation < (this.get(key(identity, 'g')) ?? 0)) {
+    if (this.revocationsOf.has(identity) && ((jti !== undefined && this.get(identity, 'j', jti) !== undefined)
+      || (family !== undefined && this.get(identity, 'f', family) !== undefined)
+      || token.generation < (this.get(identity, 'g') ?? 0))) {
       return 'revoked';
     }
     if (!consume || jti === undefined) return 'active';
-    const usedKey = key(identity, 'u', jti);
-    const firstUse = this.get(usedKey);
+    const firstUse = this.get(identity, 'u', jti);
     const now = Date.now();
     if (firstUse === undefined) {
-      this.set(usedKey, now, consume.ttl);
+      this.set(identity, 'u', jti, now, consume.ttl);
       return 'active';
     }
     if (now - firstUse <= consume.grace) return 'concurrent';
-    if (family !== undefined) this.set(key(identity, 'f', family), 1, consume.familyTtl);
+    if (family !== undefined) this.set(identity, 'f', family, 1, consume.familyTtl);
     return 'reused';
   }
 
   revokeToken(identity: string, jti: string, ttl: number | undefined): void {
-    this.set(key(identity, 'j', jti), 1, ttl);
+    this.set(identity, 'j', jti, 1, ttl);
   }
 
   revokeFamily(identity: string, family: string, ttl: number | undefined): void {
-    this.set(key(identity, 'f', family), 1, ttl);
+    this.set(identity, 'f', family, 1, ttl);
   }
 
   revokeAll(identity: string, ttl: number | undefined): void {
-    const generationKey = key(identity, 'g');
-    this.set(generationKey, (this.get(generationKey) ?? 0) + 1, ttl);
+    this.set(identity, 'g', undefined, (this.get(identity, 'g') ?? 0) + 1, ttl);
   }
 
   generation(identity: string): number {
-    return this.get(key(identity, 'g')) ?? 0;
+    return this.revocationsOf.has(identity) ? this.get(identity, 'g') ?? 0 : 0;
   }
 
-  private get(entryKey: string): number | undefined {
+  private get(identity: string, kind: Kind, id?: string): number | undefined {
+    const entryKey = key(identity, kind, id);
     const entry = this.entries.get(entryKey);
     if (entry === undefined) return undefined;
     if (entry.expires <= Date.now()) {
-      this.entries.delete(entryKey);
+      this.delete(entryKey, entry);
       return undefined;
     }
     return entry.value;
   }
 
-  private set(entryKey: string, value: number, ttl: number | undefined): void {
-    if (!this.entries.has(entryKey) && this.entries.size >= this.maxEntries) {
+  private set(identity: string, kind: Kind, id: string | undefined, value: number, ttl: number | undefined): void {
+    const entryKey = key(identity, kind, id);
+    const existing = this.entries.get(entryKey);
+    if (!existing && this.entries.size >= this.maxEntries) {
       this.sweep();
       if (this.entries.size >= this.maxEntries) throw new RangeError(`MemoryRevocationStore is full (${this.maxEntries} live entries); raise \`maxEntries\``);
     }
-    this.entries.set(entryKey, { expires: ttl === undefined ? Infinity : Date.now() + ttl, value });
+    const revocation = kind !== 'u';
+    this.entries.set(entryKey, { identity, revocation, expires: ttl === undefined ? Infinity : Date.now() + ttl, value });
+    if (!existing && revocation) this.revocationsOf.set(identity, (this.revocationsOf.get(identity) ?? 0) + 1);
+  }
+
+  private delete(entryKey: string, entry: Entry): void {
+    this.entries.delete(entryKey);
+    if (!entry.revocation) return;
+    const left = (this.revocationsOf.get(entry.identity) ?? 1) - 1;
+    if (left > 0) this.revocationsOf.set(entry.identity, left);
+    else this.revocationsOf.delete(entry.identity);
   }
 
   private sweep(): void {
     const now = Date.now();
-    for (const [entryKey, entry] of this.entries) if (entry.expires <= now) this.entries.delete(entryKey);
+    for (const [entryKey, entry] of this.entries) if (entry.expires <= now) this.delete(entryKey, entry);
   }
 }
 
+/** A revoked jti, a revoked family, a refresh token's "used" mark, the identity's generation. */
+type Kind = 'j' | 'f' | 'u' | 'g';
+
+interface Entry {
+  readonly identity: string;
+  /** A revocation (of a token, a family, or a generation), as opposed to a refresh token's "used" mark. */
+  readonly revocation: boolean;
+  readonly expires: number;
+  readonly value: number;
+}
+
 /** The same key layout as the Redis store, so both read alike. */
-function key(identity: string, kind: 'j' | 'f' | 'u' | 'g', id?: string): string {
+function key(identity: string, kind: Kind, id?: string): string {
   const base = `${encodeURIComponent(identity)}:${kind}`;
   return id === undefined ? base : `${base}:${id}`;
 }
