@@ -23,7 +23,7 @@ const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
 const names = Object.keys(SCENARIOS).filter((name) => !only || only.includes(name));
 const soakSeconds = Number(process.env.BENCH_SOAK ?? 60);
 
-interface Sample { requests: number; p50: number; p99: number; errors: number; non2xx: number }
+interface Sample { requests: number; p50: number; p99: number; errors: number; non2xx: number; cpuMicrosPerRequest: number }
 
 async function startServer(name: string): Promise<{ child: ChildProcess; port: number; token: string }> {
   const child = spawn(process.execPath, [join(__dirname, 'server.js'), name], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -40,20 +40,32 @@ async function startServer(name: string): Promise<{ child: ChildProcess; port: n
   return { child, port: Number(port), token };
 }
 
-function load(port: number, name: string, token: string, seconds: number): Promise<Sample> {
+async function serverCpu(port: number): Promise<number> {
+  return ((await (await fetch(`http://127.0.0.1:${port}/cpu`)).json()) as { micros: number }).micros;
+}
+
+/**
+ * One measurement: throughput and latency as autocannon sees them, and the
+ * server's own CPU time per request, which a noisy shared machine disturbs far
+ * less than throughput.
+ */
+async function load(port: number, name: string, token: string, seconds: number): Promise<Sample> {
   const scenario = SCENARIOS[name];
-  return new Promise((resolve, reject) => {
+  const cpuBefore = await serverCpu(port);
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
     autocannon({
       url: `http://127.0.0.1:${port}${scenario.path}`,
       method: scenario.method ?? 'GET',
       connections,
       duration: seconds,
       headers: token === '-' ? {} : { authorization: `Bearer ${token}` },
-    }, (error, result) => {
-      if (error) reject(error);
-      else resolve({ requests: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx });
-    });
+    }, (error, res) => (error ? reject(error) : resolve(res)));
   });
+  const cpu = (await serverCpu(port)) - cpuBefore;
+  return {
+    requests: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx,
+    cpuMicrosPerRequest: cpu / Math.max(1, result.requests.total),
+  };
 }
 
 /**
@@ -108,10 +120,16 @@ async function main(): Promise<void> {
 
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const baseline = median(samples.get('unprotected')?.map((s) => s.requests) ?? [NaN]);
+  const baselineCpu = median(samples.get('unprotected')?.map((s) => s.cpuMicrosPerRequest) ?? [NaN]);
   const results = names.map((name) => {
     const list = samples.get(name)!;
     const requests = median(list.map((s) => s.requests));
-    return { scenario: name, reqPerSec: Math.round(requests), p50Ms: median(list.map((s) => s.p50)), p99Ms: median(list.map((s) => s.p99)), ratio: Number((requests / baseline).toFixed(2)) };
+    const cpu = median(list.map((s) => s.cpuMicrosPerRequest));
+    return {
+      scenario: name, reqPerSec: Math.round(requests), p50Ms: median(list.map((s) => s.p50)), p99Ms: median(list.map((s) => s.p99)),
+      ratio: Number((requests / baseline).toFixed(2)),
+      cpuMicrosPerRequest: Math.round(cpu), cpuRatio: Number((baselineCpu / cpu).toFixed(2)),
+    };
   });
   const memory = soakSeconds > 0 ? await soak(soakSeconds) : undefined;
   const report = {
@@ -122,8 +140,11 @@ async function main(): Promise<void> {
     memory,
   };
   writeFileSync(output, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`| scenario | req/s | p50 ms | p99 ms | × unprotected |\n| --- | ---: | ---: | ---: | ---: |`);
-  for (const r of results) console.log(`| ${r.scenario} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} |`);
+  console.log('| scenario | req/s | p50 ms | p99 ms | × unprotected (req/s) | server CPU µs/req | × unprotected (CPU) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of results) {
+    console.log(`| ${r.scenario} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.cpuMicrosPerRequest} | ${r.cpuRatio.toFixed(2)} |`);
+  }
   if (memory) console.log(`\nMemory soak (HS256, ${memory.distinctTokens} distinct tokens, ${memory.seconds} s): RSS ${memory.rssMiB.join(' → ')} MiB`);
   console.log(`\n${report.machine}; ${rounds} rounds of ${duration} s, ${connections} connections; median of rounds. Written to ${output}`);
 }
