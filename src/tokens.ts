@@ -58,12 +58,8 @@ export class TokenFactory<User = never> {
    * ends both.
    */
   async createTokenPair(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<TokenPair> {
-    const family = this.config.revocation.rotates ? randomUUID() : undefined;
-    const { fresh, ...refreshOptions } = options;
-    return {
-      accessToken: await this.sign(identity, 'access', freshClaim(fresh ?? false), options, family),
-      refreshToken: await this.sign(identity, 'refresh', false, refreshOptions, family),
-    };
+    const { fresh, ...tokenOptions } = options;
+    return this.pair(identity, freshClaim(fresh ?? false), tokenOptions, this.config.revocation.rotates ? randomUUID() : undefined);
   }
 
   /**
@@ -74,11 +70,7 @@ export class TokenFactory<User = never> {
   async rotate(claims: JwtClaims, options: CreateTokenOptions = {}): Promise<TokenPair> {
     if (claims.type !== 'refresh') throw new TypeError('rotate: pass the claims of the refresh token the route verified');
     const identity = claims[this.config.identityClaim] as string;
-    const family = typeof claims.fam === 'string' ? claims.fam : randomUUID();
-    return {
-      accessToken: await this.sign(identity, 'access', false, options, family),
-      refreshToken: await this.sign(identity, 'refresh', false, options, family),
-    };
+    return this.pair(identity, false, options, typeof claims.fam === 'string' ? claims.fam : randomUUID());
   }
 
   /**
@@ -96,6 +88,13 @@ export class TokenFactory<User = never> {
   /** Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid. */
   async decodeToken(token: string, options?: VerifyOptions): Promise<JwtClaims> {
     return (await verifyToken(token, this.config, options)).claims;
+  }
+
+  private async pair(identity: Identity | User, fresh: boolean | number, options: CreateTokenOptions, family: string | undefined): Promise<TokenPair> {
+    return {
+      accessToken: await this.sign(identity, 'access', fresh, options, family),
+      refreshToken: await this.sign(identity, 'refresh', false, options, family),
+    };
   }
 
   private async sign(
