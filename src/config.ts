@@ -336,22 +336,8 @@ function cookieSettings<User>(config: JwtConfig<User>): CookieSettings {
   }
   if (sameSite === 'None' && !config.cookieSecure) throw new Error("JwtManager: `cookieSameSite: 'None'` needs `cookieSecure: true` (browsers refuse it otherwise)");
   return {
-    access: {
-      cookie: cookieName(config.accessCookieName ?? 'access_token_cookie', 'accessCookieName'),
-      path: config.accessCookiePath ?? '/',
-      csrfCookie: cookieName(config.accessCsrfCookieName ?? 'csrf_access_token', 'accessCsrfCookieName'),
-      csrfPath: config.accessCsrfCookiePath ?? '/',
-      csrfHeader: nonEmpty(config.accessCsrfHeaderName ?? 'X-CSRF-TOKEN', 'accessCsrfHeaderName'),
-      csrfField: nonEmpty(config.accessCsrfFieldName ?? 'csrf_token', 'accessCsrfFieldName'),
-    },
-    refresh: {
-      cookie: cookieName(config.refreshCookieName ?? 'refresh_token_cookie', 'refreshCookieName'),
-      path: config.refreshCookiePath ?? '/',
-      csrfCookie: cookieName(config.refreshCsrfCookieName ?? 'csrf_refresh_token', 'refreshCsrfCookieName'),
-      csrfPath: config.refreshCsrfCookiePath ?? '/',
-      csrfHeader: nonEmpty(config.refreshCsrfHeaderName ?? 'X-CSRF-TOKEN', 'refreshCsrfHeaderName'),
-      csrfField: nonEmpty(config.refreshCsrfFieldName ?? 'csrf_token', 'refreshCsrfFieldName'),
-    },
+    access: cookieNames(config, 'access'),
+    refresh: cookieNames(config, 'refresh'),
     domain: config.cookieDomain,
     secure: config.cookieSecure ?? false,
     sameSite,
@@ -361,6 +347,18 @@ function cookieSettings<User>(config: JwtConfig<User>): CookieSettings {
     csrfMethods: (config.csrfMethods ?? ['POST', 'PUT', 'PATCH', 'DELETE']).map((method) => method.toUpperCase()),
     csrfInCookies: config.csrfInCookies ?? true,
     csrfCheckForm: config.csrfCheckForm ?? false,
+  };
+}
+
+/** One token type's cookie settings; the option names and defaults differ only by the type. */
+function cookieNames<User>(config: JwtConfig<User>, type: TokenType): CookieNames {
+  return {
+    cookie: cookieName(config[`${type}CookieName`] ?? `${type}_token_cookie`, `${type}CookieName`),
+    path: config[`${type}CookiePath`] ?? '/',
+    csrfCookie: cookieName(config[`${type}CsrfCookieName`] ?? `csrf_${type}_token`, `${type}CsrfCookieName`),
+    csrfPath: config[`${type}CsrfCookiePath`] ?? '/',
+    csrfHeader: nonEmpty(config[`${type}CsrfHeaderName`] ?? 'X-CSRF-TOKEN', `${type}CsrfHeaderName`),
+    csrfField: nonEmpty(config[`${type}CsrfFieldName`] ?? 'csrf_token', `${type}CsrfFieldName`),
   };
 }
 
