@@ -44,12 +44,12 @@ export class TokenFactory<User = never> {
 
   /** Creates an access token for `identity`, or for a user object through `userIdentityLoader`. */
   async createAccessToken(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<string> {
-    return this.sign(identity, 'access', freshClaim(options.fresh ?? false), options);
+    return this.sign(await this.subjectOf(identity), 'access', freshClaim(options.fresh ?? false), options);
   }
 
   /** Creates a refresh token for `identity` (never fresh). */
   async createRefreshToken(identity: Identity | User, options: CreateTokenOptions = {}): Promise<string> {
-    return this.sign(identity, 'refresh', false, options, this.config.revocation.rotates ? randomUUID() : undefined);
+    return this.sign(await this.subjectOf(identity), 'refresh', false, options, this.config.revocation.rotates ? randomUUID() : undefined);
   }
 
   /**
@@ -82,7 +82,7 @@ export class TokenFactory<User = never> {
     const carried = Object.fromEntries(Object.entries(claims).filter(([claim]) =>
       !RESERVED_CLAIMS.includes(claim) && claim !== this.config.identityClaim && claim !== 'aud' && claim !== 'iss'));
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
-    return this.sign(identity, 'access', false, { ...options, additionalClaims: { ...carried, ...options.additionalClaims } }, family);
+    return this.sign(await this.subjectOf(identity), 'access', false, { ...options, additionalClaims: { ...carried, ...options.additionalClaims } }, family);
   }
 
   /** Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid. */
@@ -90,23 +90,31 @@ export class TokenFactory<User = never> {
     return (await verifyToken(token, this.config, options)).claims;
   }
 
+  /** Both tokens of a pair share one look-up of the identity and its revocation generation. */
   private async pair(identity: Identity | User, fresh: boolean | number, options: CreateTokenOptions, family: string | undefined): Promise<TokenPair> {
+    const subject = await this.subjectOf(identity);
     return {
-      accessToken: await this.sign(identity, 'access', fresh, options, family),
-      refreshToken: await this.sign(identity, 'refresh', false, options, family),
+      accessToken: await this.sign(subject, 'access', fresh, options, family),
+      refreshToken: await this.sign(subject, 'refresh', false, options, family),
     };
   }
 
+  /** What a token is created for: as given (for the claims loaders), its identity, and the identity's generation. */
+  private async subjectOf(given: Identity | User): Promise<Subject<User>> {
+    const { userIdentityLoader, revocation } = this.config;
+    const isIdentity = typeof given === 'string' || typeof given === 'number';
+    const identity = identityClaim(userIdentityLoader && !isIdentity ? await userIdentityLoader(given as never) : given);
+    return { given, identity, generation: await revocation.generation(identity) };
+  }
+
   private async sign(
-    subject: Identity | User,
+    { given, identity, generation }: Subject<User>,
     type: TokenType,
     fresh: boolean | number,
     options: CreateTokenOptions,
     family?: string,
   ): Promise<string> {
     const config = this.config;
-    const isIdentity = typeof subject === 'string' || typeof subject === 'number';
-    const identity = identityClaim(config.userIdentityLoader && !isIdentity ? await config.userIdentityLoader(subject as never) : subject);
     const configured = type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires;
     const lifetime = options.expiresIn === undefined ? configured : expiry(options.expiresIn, 'expiresIn');
     // The verifier requires `exp` unless the configuration issues non-expiring tokens of this type.
@@ -121,17 +129,16 @@ export class TokenFactory<User = never> {
     if (config.encodeAudience !== undefined) claims.aud = config.encodeAudience;
     if (config.encodeIssuer !== undefined) claims.iss = config.encodeIssuer;
     if (family !== undefined) claims.fam = family;
-    const generation = await config.revocation.generation(identity);
     if (generation > 0) claims.gen = generation;
     if (lifetime !== false) claims.exp = iat + lifetime;
-    const loadedClaims = config.additionalClaimsLoader ? await config.additionalClaimsLoader(subject) : {};
+    const loadedClaims = config.additionalClaimsLoader ? await config.additionalClaimsLoader(given) : {};
     for (const [claim, value] of Object.entries({ ...loadedClaims, ...options.additionalClaims })) {
       if (RESERVED_CLAIMS.includes(claim) || claim === config.identityClaim) {
         throw new TypeError(`additionalClaims may not set "${claim}"; it is set by the token factory (see its options)`);
       }
       claims[claim] = value;
     }
-    const loadedHeaders = config.additionalHeadersLoader ? await config.additionalHeadersLoader(subject) : {};
+    const loadedHeaders = config.additionalHeadersLoader ? await config.additionalHeadersLoader(given) : {};
     const header = { ...loadedHeaders, ...options.additionalHeaders };
     if ('alg' in header || 'crit' in header || ('kid' in header && config.keys.usesKeyIds)) {
       throw new TypeError(`additionalHeaders may not set "alg" or "crit"${config.keys.usesKeyIds ? ', nor "kid" with a key ring' : ''}`);
@@ -142,6 +149,12 @@ export class TokenFactory<User = never> {
     // Low s only: each ES token has one accepted form (see ecdsa.ts).
     return `${signingInput}.${toLowS(algorithm, createSignature(algorithm, key, signingInput)).toString('base64url')}`;
   }
+}
+
+interface Subject<User> {
+  readonly given: Identity | User;
+  readonly identity: string;
+  readonly generation: number;
 }
 
 function identityClaim(identity: unknown): string {
