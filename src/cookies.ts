@@ -35,7 +35,7 @@ export function unsetTokenCookies<C>(adapter: RequestAdapter<C>, ctx: C, setting
 
 /** Whether the response already sets (or unsets) the cookie `name`. */
 export function responseSetsCookie<C>(adapter: RequestAdapter<C>, ctx: C, name: string): boolean {
-  return adapter.responseHeader(ctx, 'Set-Cookie').some((line) => line.startsWith(`${name}=`));
+  return adapter.responseHeader(ctx, 'Set-Cookie').some((line) => setsCookie(line, name));
 }
 
 interface CookieAttributes {
@@ -66,6 +66,11 @@ function setCookie<C>(adapter: RequestAdapter<C>, ctx: C, name: string, value: s
   if (attrs.httpOnly) parts.push('HttpOnly');
   if (attrs.secure) parts.push('Secure');
   if (attrs.sameSite) parts.push(`SameSite=${attrs.sameSite}`);
-  const others = adapter.responseHeader(ctx, 'Set-Cookie').filter((line) => !line.startsWith(`${name}=`));
+  const others = adapter.responseHeader(ctx, 'Set-Cookie').filter((line) => !setsCookie(line, name));
   adapter.setHeader(ctx, 'Set-Cookie', [...others, parts.join('; ')]);
+}
+
+/** Whether a Set-Cookie line is about the cookie `name`. */
+function setsCookie(line: string, name: string): boolean {
+  return line.startsWith(`${name}=`);
 }
