@@ -65,12 +65,15 @@ export class TokenFactory<User = never> {
   /**
    * The answer of a refresh route under rotation: a new, non-fresh access token
    * and a new refresh token in the same family as the refresh token just used
-   * (whose claims are `claims`; the route has already used it up).
+   * (whose claims are `claims`; the route has already used it up). Both keep
+   * the session's custom claims (roles, tenant …) as given at login, like
+   * {@link renew}; what `additionalClaimsLoader` gives for the identity, then
+   * `options.additionalClaims`, add to them or replace them.
    */
   async rotate(claims: JwtClaims, options: CreateTokenOptions = {}): Promise<TokenPair> {
     if (claims.type !== 'refresh') throw new TypeError('rotate: pass the claims of the refresh token the route verified');
     const identity = claims[this.config.identityClaim] as string;
-    return this.pair(identity, false, options, typeof claims.fam === 'string' ? claims.fam : randomUUID());
+    return this.pair(identity, false, this.carrying(claims, options), typeof claims.fam === 'string' ? claims.fam : randomUUID());
   }
 
   /**
@@ -79,10 +82,8 @@ export class TokenFactory<User = never> {
    */
   async renew(claims: JwtClaims, options: CreateTokenOptions = {}): Promise<string> {
     const identity = claims[this.config.identityClaim] as string;
-    const carried = Object.fromEntries(Object.entries(claims).filter(([claim]) =>
-      !RESERVED_CLAIMS.includes(claim) && claim !== this.config.identityClaim && claim !== 'aud' && claim !== 'iss'));
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
-    return this.sign(await this.subjectOf(identity), 'access', false, { ...options, additionalClaims: { ...carried, ...options.additionalClaims } }, family);
+    return this.sign(await this.subjectOf(identity), 'access', false, this.carrying(claims, options), family);
   }
 
   /** Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid. */
@@ -90,8 +91,20 @@ export class TokenFactory<User = never> {
     return (await verifyToken(token, this.config, options)).claims;
   }
 
+  /**
+   * `options` with the custom claims of `claims` carried over: everything but
+   * the token's own claims, its identity, `aud` and `iss`, which the
+   * configuration sets anew. What `additionalClaimsLoader` gives for the
+   * identity, then explicit `additionalClaims`, win over carried claims.
+   */
+  private carrying(claims: JwtClaims, options: CreateTokenOptions): SignOptions {
+    const carriedClaims = Object.fromEntries(Object.entries(claims).filter(([claim]) =>
+      !RESERVED_CLAIMS.includes(claim) && claim !== this.config.identityClaim && claim !== 'aud' && claim !== 'iss'));
+    return { ...options, carriedClaims };
+  }
+
   /** Both tokens of a pair share one look-up of the identity and its revocation generation. */
-  private async pair(identity: Identity | User, fresh: boolean | number, options: CreateTokenOptions, family: string | undefined): Promise<TokenPair> {
+  private async pair(identity: Identity | User, fresh: boolean | number, options: SignOptions, family: string | undefined): Promise<TokenPair> {
     const subject = await this.subjectOf(identity);
     return {
       accessToken: await this.sign(subject, 'access', fresh, options, family),
@@ -111,7 +124,7 @@ export class TokenFactory<User = never> {
     { given, identity, generation }: Subject<User>,
     type: TokenType,
     fresh: boolean | number,
-    options: CreateTokenOptions,
+    options: SignOptions,
     family?: string,
   ): Promise<string> {
     const config = this.config;
@@ -132,7 +145,7 @@ export class TokenFactory<User = never> {
     if (generation > 0) claims.gen = generation;
     if (lifetime !== false) claims.exp = iat + lifetime;
     const loadedClaims = config.additionalClaimsLoader ? await config.additionalClaimsLoader(given) : {};
-    for (const [claim, value] of Object.entries({ ...loadedClaims, ...options.additionalClaims })) {
+    for (const [claim, value] of Object.entries({ ...options.carriedClaims, ...loadedClaims, ...options.additionalClaims })) {
       if (RESERVED_CLAIMS.includes(claim) || claim === config.identityClaim) {
         throw new TypeError(`additionalClaims may not set "${claim}"; it is set by the token factory (see its options)`);
       }
@@ -149,6 +162,11 @@ export class TokenFactory<User = never> {
     // Low s only: each ES token has one accepted form (see ecdsa.ts).
     return `${signingInput}.${toLowS(algorithm, createSignature(algorithm, key, signingInput)).toString('base64url')}`;
   }
+}
+
+/** Token options plus the custom claims a renewed or rotated token carries over from its predecessor. */
+interface SignOptions extends CreateTokenOptions {
+  readonly carriedClaims?: Record<string, unknown>;
 }
 
 interface Subject<User> {
