@@ -41,12 +41,16 @@ class Routes {
   @Get('/admin-below') @JwtRequired() @Authorized('admin') adminBelow() { return { ok: true }; }
   @Get('/admin-above') @Authorized('admin') @JwtRequired() adminAbove() { return { ok: true }; }
   @Post('/refresh-admin') @JwtRefreshTokenRequired() @Authorized(['admin', 'ops']) refreshAdmin() { return { ok: true }; }
-  @All('/preflight') @JwtRequired() preflight() { return { ok: true }; }
+  @All('/admin/wipe') @JwtRequired({ roles: ['admin'] }) wipe() { actionRuns.wipe++; return { wiped: true }; }
+  @All('/optional-any') @JwtOptional() optionalAny(@CurrentIdentity() id?: string) { actionRuns.optional++; return { id: id ?? null }; }
   @Get('/manual') async manual(@Ctx() ctx: KoaContextLike) {
     const state = await verifyJwtInRequest(ctx, { optional: true });
     return { id: state?.identity ?? null };
   }
 }
+
+/** How often each side-effecting action ran: a protected one must never run unauthenticated. */
+const actionRuns = { wipe: 0, optional: 0, catchAll: 0 };
 
 describe('decorators', () => {
   let server: TestServer;
@@ -162,9 +166,85 @@ describe('decorators', () => {
     expect(res.body).to.deep.equal({ msg: 'Only non-refresh tokens are allowed' });
   });
 
-  it('CORS preflight (OPTIONS) passes through unchecked', async () => {
-    await server.request.options('/preflight').expect(200);
-    await server.request.get('/preflight').expect(401);
+  describe('OPTIONS never runs a protected action unauthenticated', () => {
+    const preflight = { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST' };
+    let runs: { wipe: number; optional: number };
+    beforeEach(() => { runs = { ...actionRuns }; });
+
+    it('a plain OPTIONS, or one with only half of a preflight\'s headers, is checked like a GET', async () => {
+      expect((await server.request.options('/admin/wipe').expect(401)).body).to.deep.equal({ msg: 'Missing Authorization Header' });
+      await server.request.options('/admin/wipe').set('Origin', preflight.Origin).expect(401);
+      await server.request.options('/admin/wipe').set('Access-Control-Request-Method', 'POST').expect(401);
+      await server.request.options('/admin/wipe').set({ ...preflight, Origin: '' }).expect(401);
+      await server.request.options('/admin/wipe').set(as(access)).expect(403);
+      await server.request.options('/admin/wipe').set(as(refresh)).expect(422);
+      expect(actionRuns.wipe).to.equal(runs.wipe);
+      await server.request.options('/admin/wipe').set(as(await withRoles(['admin']))).expect(200, { wiped: true });
+      expect(actionRuns.wipe).to.equal(runs.wipe + 1);
+    });
+
+    it('a CORS preflight is answered 204 without a body, and the action does not run', async () => {
+      const res = await server.request.options('/admin/wipe').set(preflight).expect(204);
+      expect(res.text).to.equal('');
+      // Even with a token: a preflight never runs the action.
+      await server.request.options('/admin/wipe').set(preflight).set(as(await withRoles(['admin']))).expect(204);
+      expect(actionRuns.wipe).to.equal(runs.wipe);
+      await server.request.get('/admin/wipe').set(preflight).expect(401);
+    });
+
+    it('on an optional route: OPTIONS runs anonymously like a GET, a bad token is refused, a preflight runs nothing', async () => {
+      await server.request.options('/optional-any').expect(200, { id: null });
+      await server.request.options('/optional-any').set('Authorization', 'Bearer a b').expect(422);
+      expect(actionRuns.optional).to.equal(runs.optional + 1);
+      await server.request.options('/optional-any').set(preflight).expect(204);
+      expect(actionRuns.optional).to.equal(runs.optional + 1);
+    });
+  });
+});
+
+describe('OPTIONS behind a CORS middleware and a verifyJwtInRequest guard', () => {
+  let server: Server;
+  let jwt: JwtManager;
+  const preflight = { Origin: 'https://app.example', 'Access-Control-Request-Method': 'DELETE' };
+
+  before(async () => {
+    jwt = new JwtManager({ secretKey: SECRET });
+    const app = new Koa();
+    app.silent = true;
+    // A CORS middleware that sets its headers and passes every request on (as Express's cors() does with preflightContinue).
+    app.use(async (ctx, next) => {
+      if (ctx.get('Origin')) ctx.set('Access-Control-Allow-Origin', ctx.get('Origin'));
+      await next();
+    });
+    useKoaServer(app, { controllers: [Routes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker });
+    // A guard in front of a catch-all handler for what no controller matched.
+    app.use(async (ctx, next) => {
+      await verifyJwtInRequest(ctx);
+      await next();
+    });
+    app.use((ctx) => { actionRuns.catchAll++; ctx.body = { caught: ctx.path }; });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('a decorated action: the preflight gets the CORS headers and 204, the action does not run', async () => {
+    const before = actionRuns.wipe;
+    const res = await supertest(server).options('/admin/wipe').set(preflight).expect(204);
+    expect(res.headers['access-control-allow-origin']).to.equal(preflight.Origin);
+    await supertest(server).options('/admin/wipe').set('Origin', preflight.Origin).expect(401);
+    expect(actionRuns.wipe).to.equal(before);
+  });
+
+  it('the catch-all behind verifyJwtInRequest: OPTIONS is refused, a preflight runs nothing, a token gets through', async () => {
+    const before = actionRuns.catchAll;
+    const res = await supertest(server).options('/anything').expect(401);
+    expect(res.headers['www-authenticate']).to.equal('Bearer');
+    await supertest(server).options('/anything').set(preflight).expect(204);
+    expect(actionRuns.catchAll).to.equal(before);
+    const token = await jwt.tokens.createAccessToken('alice');
+    await supertest(server).options('/anything').set('Authorization', `Bearer ${token}`).expect(200, { caught: '/anything' });
+    expect(actionRuns.catchAll).to.equal(before + 1);
   });
 });
 

@@ -5,6 +5,7 @@ import {
   ClaimsVerificationError, CsrfError, FreshTokenRequiredError, JwtDecodeError, JwtError, RoleMissingError, UserLookupError,
   WrongTokenTypeError,
 } from './errors';
+import { CorsPreflightResponse } from './http-error';
 import type { RequestAdapter } from './request/adapter';
 import { locateToken } from './request/locations';
 import { setRequestState, type JwtRequestState } from './request/state';
@@ -17,8 +18,9 @@ import { verifyToken } from './verify';
  * and verify it, match its CSRF value, check its type, its freshness, its
  * revocation (using a refresh token up under rotation), the app's claims
  * verification, its roles, load its user; only then record the request's state.
- * Returns `undefined` for an anonymous request on an optional route (and for
- * CORS preflights, which pass unchecked); throws a `JwtError`.
+ * Returns `undefined` for an anonymous request on an optional route; throws a
+ * `JwtError`, or a {@link CorsPreflightResponse} for a CORS preflight. Any other
+ * OPTIONS request is checked like a GET: no method skips authentication.
  */
 export async function verifyRequest<C extends object>(
   adapter: RequestAdapter<C>,
@@ -27,7 +29,7 @@ export async function verifyRequest<C extends object>(
   options: Readonly<JwtRequiredOptions>,
   roles: readonly string[] = options.roles ?? [],
 ): Promise<JwtRequestState | undefined> {
-  if (adapter.method(ctx) === 'OPTIONS') return undefined;
+  if (isCorsPreflight(adapter, ctx)) throw new CorsPreflightResponse();
   const refresh = !!options.refresh;
   const located = locateToken(adapter, ctx, config, options.locations ?? config.tokenLocation, refresh, !!options.optional && roles.length === 0);
   if (!located) return undefined;
@@ -51,6 +53,11 @@ export async function verifyRequest<C extends object>(
     if (error instanceof JwtError) error.claims ??= claims;
     throw error;
   }
+}
+
+/** A CORS preflight (Fetch standard): OPTIONS with an `Origin` and an `Access-Control-Request-Method`. */
+function isCorsPreflight<C>(adapter: RequestAdapter<C>, ctx: C): boolean {
+  return adapter.method(ctx) === 'OPTIONS' && !!adapter.header(ctx, 'origin') && !!adapter.header(ctx, 'access-control-request-method');
 }
 
 /** The double-submit check: the value sent in the header must be the token's own, compared in constant time. */

@@ -38,3 +38,28 @@ export class JwtHttpError extends HttpError {
     return this.body;
   }
 }
+
+/**
+ * The answer to a CORS preflight that reached a protected action: 204 without a
+ * body, and the action never runs. A preflight carries no credentials (browsers
+ * send none), so it cannot be authenticated; answering it here lets the CORS
+ * headers that the app's CORS middleware already set go out, and runs nothing.
+ */
+export class CorsPreflightResponse extends HttpError {
+  override readonly name = 'CorsPreflightResponse';
+  /** Koa's name for the HTTP status. */
+  readonly status = 204;
+  /** Tells Koa the status is meant for the client. */
+  readonly expose = true;
+
+  constructor() {
+    super(204);
+    // HttpError pins the prototype to its own; restore ours.
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.stack = '';
+  }
+
+  toJSON(): undefined {
+    return undefined;
+  }
+}

@@ -26,5 +26,5 @@ export {
   ClaimsVerificationError, ClaimsValidationError, RevokedTokenError, RefreshTokenReuseError, ConcurrentRefreshError,
   StoreUnavailableError, CsrfError,
 } from './errors';
-export { JwtHttpError } from './http-error';
+export { CorsPreflightResponse, JwtHttpError } from './http-error';
 export type { JwtErrorBody } from './http-error';
