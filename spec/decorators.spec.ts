@@ -1,16 +1,17 @@
 import { expect } from 'chai';
 import Koa from 'koa';
 import type { Server } from 'node:http';
+import express, { type Request, type Response } from 'express';
 import {
-  All, Authorized, Ctx, CurrentUser, Get, JsonController, Post, useContainer, useKoaServer,
+  All, Authorized, CurrentUser, Get, JsonController, Post, Req, Res, useContainer, useExpressServer, useKoaServer,
 } from 'routing-controllers';
 import supertest from 'supertest';
 import { Container, Service } from 'typedi';
 import {
   CurrentIdentity, CurrentJwt, FreshJwtRequired, getJwt, getJwtIdentity, JwtManager, JwtOptional,
-  JwtRefreshTokenRequired, JwtRequired, TokenFactory, verifyJwtInRequest, type JwtClaims, type KoaContextLike,
+  JwtRefreshTokenRequired, JwtRequired, TokenFactory, verifyJwtInRequest, type DriverContext, type JwtClaims,
 } from '../src';
-import { accessClaims, hmacToken, SECRET, startServer, type TestServer } from './helpers';
+import { accessClaims, DriverObject, forEachDriver, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 
 @JsonController('/class')
 @JwtRequired()
@@ -33,7 +34,7 @@ class Routes {
   @Get('/optional') @JwtOptional() optional(@CurrentIdentity() id?: string) { return { id: id ?? null }; }
   @Get('/claims') @JwtRequired() claims(@CurrentJwt() claims: JwtClaims) { return claims; }
   @Get('/user') @JwtRequired() user(@CurrentUser() user: unknown) { return { user }; }
-  @Get('/ctx') @JwtRequired() ctx(@Ctx() ctx: object) { return { claims: getJwt(ctx), id: getJwtIdentity(ctx) }; }
+  @Get('/ctx') @JwtRequired() ctx(@DriverObject() ctx: DriverContext) { return { claims: getJwt(ctx), id: getJwtIdentity(ctx) }; }
   @Get('/no-type-check') @JwtRequired({ verifyType: false }) anyType(@CurrentJwt() c: JwtClaims) { return { type: c.type }; }
   @Get('/optional-with-role') @JwtOptional() @Authorized('admin') optionalRole() { return { ok: true }; }
   @Post('/fresh-admin') @FreshJwtRequired() @JwtRequired({ roles: ['admin'] }) freshAdmin() { return { ok: true }; }
@@ -43,7 +44,7 @@ class Routes {
   @Post('/refresh-admin') @JwtRefreshTokenRequired() @Authorized(['admin', 'ops']) refreshAdmin() { return { ok: true }; }
   @All('/admin/wipe') @JwtRequired({ roles: ['admin'] }) wipe() { actionRuns.wipe++; return { wiped: true }; }
   @All('/optional-any') @JwtOptional() optionalAny(@CurrentIdentity() id?: string) { actionRuns.optional++; return { id: id ?? null }; }
-  @Get('/manual') async manual(@Ctx() ctx: KoaContextLike) {
+  @Get('/manual') async manual(@DriverObject() ctx: DriverContext) {
     const state = await verifyJwtInRequest(ctx, { optional: true });
     return { id: state?.identity ?? null };
   }
@@ -52,7 +53,18 @@ class Routes {
 /** How often each side-effecting action ran: a protected one must never run unauthenticated. */
 const actionRuns = { wipe: 0, optional: 0, catchAll: 0 };
 
-describe('decorators', () => {
+// Express's own objects, as an Express app's actions get them.
+@JsonController('/express')
+class ExpressObjects {
+  @Get('/req') @JwtRequired() req(@Req() req: Request) { return { claims: getJwt(req), id: getJwtIdentity(req) }; }
+  @Get('/res') @JwtRequired() res(@Res() res: Response) { return { id: getJwtIdentity(res) }; }
+  @Get('/manual') async manual(@Req() req: Request) {
+    const state = await verifyJwtInRequest(req, { optional: true });
+    return { id: state?.identity ?? null };
+  }
+}
+
+describe('decorators', () => forEachDriver((driver) => {
   let server: TestServer;
   let access: string;
   let refresh: string;
@@ -60,7 +72,7 @@ describe('decorators', () => {
   const withRoles = (roles: string[] | string, options = {}) => server.jwt.tokens.createAccessToken('alice', { additionalClaims: { roles }, ...options });
 
   before(async () => {
-    server = await startServer([ClassLevel, ClassRole, Routes]);
+    server = await startServer([ClassLevel, ClassRole, Routes, ...(driver === 'express' ? [ExpressObjects] : [])], undefined, {}, driver);
     access = await server.jwt.tokens.createAccessToken('alice');
     refresh = await server.jwt.tokens.createRefreshToken('alice');
   });
@@ -200,7 +212,20 @@ describe('decorators', () => {
       expect(actionRuns.optional).to.equal(runs.optional + 1);
     });
   });
-});
+
+  if (driver === 'express') {
+    it("getJwt, getJwtIdentity and verifyJwtInRequest take Express's req (and res)", async () => {
+      const body = (await server.request.get('/express/req').set(as(access)).expect(200)).body;
+      expect(body.id).to.equal('alice');
+      expect(body.claims).to.include({ sub: 'alice', type: 'access' });
+      expect((await server.request.get('/express/res').set(as(access)).expect(200)).body).to.deep.equal({ id: 'alice' });
+      expect((await server.request.get('/express/manual').expect(200)).body).to.deep.equal({ id: null });
+      expect((await server.request.get('/express/manual').set(as(access)).expect(200)).body).to.deep.equal({ id: 'alice' });
+      const res = await server.request.get('/express/manual').set(as(refresh)).expect(422);
+      expect(res.body).to.deep.equal({ msg: 'Only non-refresh tokens are allowed' });
+    });
+  }
+}));
 
 describe('OPTIONS behind a CORS middleware and a verifyJwtInRequest guard', () => {
   let server: Server;
@@ -248,20 +273,35 @@ describe('OPTIONS behind a CORS middleware and a verifyJwtInRequest guard', () =
   });
 });
 
-describe('request state', () => {
+describe('request state', () => forEachDriver((driver) => {
   let server: Server;
   let jwt: JwtManager;
 
   before(async () => {
     jwt = new JwtManager({ secretKey: SECRET });
-    const app = new Koa();
+    const options = { controllers: [Routes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker };
     // Sees every request after the action (or the refusal): state must exist only when every check passed.
-    app.use(async (ctx, next) => {
-      await next();
-      ctx.set('X-Jwt-State', getJwtIdentity(ctx) ?? 'none');
-    });
-    useKoaServer(app, { controllers: [Routes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker });
-    server = app.listen(0, '127.0.0.1');
+    if (driver === 'koa') {
+      const app = new Koa();
+      app.use(async (ctx, next) => {
+        await next();
+        ctx.set('X-Jwt-State', getJwtIdentity(ctx) ?? 'none');
+      });
+      server = useKoaServer(app, options).listen(0, '127.0.0.1');
+    } else {
+      const app = express();
+      app.set('env', 'test');
+      app.use((req, res, next) => {
+        const writeHead = res.writeHead;
+        res.writeHead = function withState(this: typeof res, ...args: Parameters<typeof writeHead>) {
+          this.setHeader('X-Jwt-State', getJwtIdentity(req) ?? 'none');
+          return writeHead.apply(this, args);
+        } as typeof writeHead;
+        next();
+      });
+      useExpressServer(app, options);
+      server = app.listen(0, '127.0.0.1');
+    }
     await new Promise((resolve) => server.once('listening', resolve));
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -276,7 +316,7 @@ describe('request state', () => {
     const good = await jwt.tokens.createAccessToken('alice', { fresh: true, additionalClaims: { roles: ['admin'] } });
     expect((await request.post('/fresh-admin').set('Authorization', `Bearer ${good}`).expect(200)).headers['x-jwt-state']).to.equal('alice');
   });
-});
+}));
 
 describe('verifyJwtInRequest in plain Koa middleware', () => {
   it('refuses with the right status and challenge through Koa\'s own error handling', async () => {
@@ -302,11 +342,11 @@ class InjectedController {
   @Post('/token') async token() { return { token: await this.tokens.createAccessToken('injected') }; }
 }
 
-describe('dependency injection (typedi)', () => {
+describe('dependency injection (typedi)', () => forEachDriver((driver) => {
   let server: TestServer;
   before(async () => {
     useContainer(Container);
-    server = await startServer([InjectedController]);
+    server = await startServer([InjectedController], undefined, {}, driver);
     server.jwt.provideTo(Container);
   });
   after(async () => {
@@ -321,4 +361,4 @@ describe('dependency injection (typedi)', () => {
     expect(await server.jwt.tokens.decodeToken(token)).to.include({ sub: 'injected' });
     expect(Container.get(JwtManager)).to.equal(server.jwt);
   });
-});
+}));

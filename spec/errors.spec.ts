@@ -3,7 +3,7 @@ import { Controller, Get, JsonController, Post } from 'routing-controllers';
 import {
   CurrentIdentity, FreshJwtRequired, JwtRefreshTokenRequired, JwtRequired,
 } from '../src';
-import { accessClaims, getWithRawHeaders, hmacToken, SECRET, startServer, type TestServer } from './helpers';
+import { accessClaims, forEachDriver, getWithRawHeaders, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 
 @JsonController('/json')
 class JsonRoutes {
@@ -64,9 +64,9 @@ const rows: Row[] = [
   { situation: 'required role missing', method: 'get', route: '/admin', authorization: async (s) => bearer(await s.jwt.tokens.createAccessToken('a', { additionalClaims: { roles: ['user'] } })), status: 403, msg: 'Missing required role: admin' },
 ];
 
-describe('error table', () => {
+describe('error table', () => forEachDriver((driver) => {
   let server: TestServer;
-  before(async () => { server = await startServer([JsonRoutes, TextRoutes], { secretKey: SECRET }, { development: true }); });
+  before(async () => { server = await startServer([JsonRoutes, TextRoutes], { secretKey: SECRET }, { development: true }, driver); });
   after(() => server.close());
 
   for (const prefix of ['/json', '/text']) {
@@ -112,7 +112,7 @@ describe('error table', () => {
   });
 
   it('uses the configured errorMessageKey', async () => {
-    const custom = await startServer([JsonRoutes], { secretKey: SECRET, errorMessageKey: 'error' });
+    const custom = await startServer([JsonRoutes], { secretKey: SECRET, errorMessageKey: 'error' }, {}, driver);
     try {
       const res = await custom.request.get('/json/access').expect(401);
       expect(res.body).to.deep.equal({ error: 'Missing Authorization Header' });
@@ -126,4 +126,4 @@ describe('error table', () => {
     const res = await server.request.get('/json/access').set('Authorization', huge);
     expect(res.status).to.be.within(400, 499);
   });
-});
+}));

@@ -2,15 +2,54 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createKoaServer, type RoutingControllersOptions } from 'routing-controllers';
+import { createExpressServer, createKoaServer, createParamDecorator, type Action, type RoutingControllersOptions } from 'routing-controllers';
 import supertest from 'supertest';
-import { JwtManager, type JwtConfig } from '../src';
+import { JwtManager, type DriverContext, type JwtConfig } from '../src';
 
 /** A secret long enough for every HS algorithm. */
 export const SECRET = 'test-secret-that-is-long-enough-for-hs512-0123456789abcdef-0123456789';
 
-/** A real Koa server on an ephemeral loopback port, and a supertest agent for it. */
+/** routing-controllers' two drivers. */
+export type Driver = 'koa' | 'express';
+
+export const DRIVERS: readonly Driver[] = ['koa', 'express'];
+
+/**
+ * Runs a suite once per driver, the driver in its title: the same tests, so
+ * every behaviour holds on Koa and on Express alike.
+ */
+export function forEachDriver(suite: (driver: Driver) => void): void {
+  for (const driver of DRIVERS) describe(`on ${driver === 'koa' ? 'Koa' : 'Express'}`, () => suite(driver));
+}
+
+/**
+ * An action parameter holding the driver's own object, as the library's helpers
+ * take it: Koa's `ctx`, or Express's `res` (through which they reach `req`).
+ */
+export function DriverObject(): ParameterDecorator {
+  const decorator = createParamDecorator({ value: (action: Action): DriverContext => action.context ?? action.response });
+  return (target, method, index) => decorator(target, method as string, index);
+}
+
+/** A routing-controllers app on `driver`, not yet listening. */
+export function createServer(driver: Driver, options: RoutingControllersOptions): { listen(port: number, host: string): Server } {
+  if (driver === 'koa') return createKoaServer(options) as { listen(port: number, host: string): Server };
+  const app = createExpressServer(options) as { listen(port: number, host: string): Server; set(name: string, value: string): void };
+  // Express logs every error routing-controllers hands on to it, unless in 'test' mode.
+  app.set('env', 'test');
+  return app;
+}
+
+/** Listens on an ephemeral loopback port; resolves to the server and its base URL. */
+export async function listen(app: { listen(port: number, host: string): Server }): Promise<{ server: Server; url: string }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** A real Koa or Express server on an ephemeral loopback port, and a supertest agent for it. */
 export interface TestServer {
+  readonly driver: Driver;
   readonly jwt: JwtManager;
   readonly request: ReturnType<typeof supertest.agent>;
   readonly url: string;
@@ -21,18 +60,18 @@ export async function startServer(
   controllers: Function[],
   config: JwtConfig = { secretKey: SECRET },
   options: Partial<RoutingControllersOptions> = {},
+  driver: Driver = 'koa',
 ): Promise<TestServer> {
   const jwt = new JwtManager(config);
-  const app = createKoaServer({
+  const app = createServer(driver, {
     controllers,
     authorizationChecker: jwt.authorizationChecker,
     currentUserChecker: jwt.currentUserChecker,
     ...options,
-  }) as { listen(port: number, host: string): Server };
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  const { server, url } = await listen(app);
   return {
+    driver,
     jwt,
     request: supertest.agent(url),
     url,

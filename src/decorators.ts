@@ -4,7 +4,7 @@ import { validate, type ValidationError } from 'class-validator';
 import { createParamDecorator, getMetadataArgsStorage, type Action } from 'routing-controllers';
 import { ClaimsValidationError } from './errors';
 import { rejectRequest } from './manager';
-import type { KoaContextLike } from './request/adapter';
+import { actionKey, bindAction, type BoundRequest } from './request/adapter';
 import { requestState } from './request/state';
 import { JwtRequirement, type JwtRequiredOptions } from './requirement';
 
@@ -40,7 +40,7 @@ export function JwtOptional(): ClassOrMethodDecorator {
 
 /** Injects the verified token's identity (`undefined` on an optional route without a token). */
 export function CurrentIdentity(): ParameterDecorator {
-  return paramFromState((ctx) => requestState(ctx)?.identity);
+  return paramFromState((action) => requestState(actionKey(action))?.identity);
 }
 
 /**
@@ -52,13 +52,15 @@ export function CurrentJwt(): ParameterDecorator {
   return (target, method, index) => {
     const types: unknown[] | undefined = Reflect.getMetadata('design:paramtypes', target, method as string);
     const type = types?.[index];
-    const read = isClaimsClass(type) ? (ctx: object) => validatedClaims(ctx as KoaContextLike, type) : (ctx: object) => requestState(ctx)?.claims;
+    const read = isClaimsClass(type)
+      ? (action: Action) => validatedClaims(bindAction(action), type)
+      : (action: Action) => requestState(actionKey(action))?.claims;
     paramFromState(read)(target, method, index);
   };
 }
 
-function paramFromState(read: (ctx: object) => unknown): ParameterDecorator {
-  const decorator = createParamDecorator({ value: (action: Action) => read(action.context) });
+function paramFromState(read: (action: Action) => unknown): ParameterDecorator {
+  const decorator = createParamDecorator({ value: read });
   return (target, method, index) => decorator(target, method as string, index);
 }
 
@@ -68,15 +70,15 @@ function isClaimsClass(type: unknown): type is new () => object {
   return typeof type === 'function' && !UNTYPED.includes(type);
 }
 
-async function validatedClaims(ctx: KoaContextLike, type: new () => object): Promise<object | undefined> {
-  const claims = requestState(ctx)?.claims;
+async function validatedClaims(request: BoundRequest, type: new () => object): Promise<object | undefined> {
+  const claims = requestState(request.ctx)?.claims;
   if (claims === undefined) return undefined;
   const instance = plainToInstance(type, claims);
   const errors = await validate(instance);
   if (errors.length > 0) {
     const error = new ClaimsValidationError(`Invalid claims: ${constraintMessages(errors).join('; ')}`);
     error.claims = claims;
-    throw await rejectRequest(ctx, error);
+    throw await rejectRequest(request, error);
   }
   return instance;
 }

@@ -11,7 +11,6 @@ export { JwtRequired, JwtRefreshTokenRequired, FreshJwtRequired, JwtOptional, Cu
 export type { ClassOrMethodDecorator } from './decorators';
 export type { JwtRequiredOptions } from './requirement';
 export type { JwtConfig, TokenLocation, Identity } from './config';
-export type { KoaMiddleware } from './manager';
 export type { ErrorKind, ErrorCallback, ErrorCallbacks, JwtFailure, JwtErrorResponse } from './responses';
 export type { Duration } from './duration';
 export { ALGORITHMS } from './keys';
@@ -19,7 +18,11 @@ export type { Algorithm, KeyMaterial, RingKey, EncodeKeyLoader, DecodeKeyLoader,
 export type { JwtClaims, JwtHeader, DecodedJwt, TokenType } from './claims';
 export type { VerifyOptions } from './verify';
 export type { JwtRequestState } from './request/state';
-export type { RequestAdapter, KoaContextLike } from './request/adapter';
+export type {
+  RequestAdapter, DriverContext, KoaMiddleware, ExpressMiddleware, JwtMiddleware,
+} from './request/adapter';
+export type { KoaContextLike } from './request/adapter-koa';
+export type { ExpressRequestLike, ExpressResponseLike } from './request/adapter-express';
 export {
   JwtErrorCode, JwtError, NoAuthorizationError, InvalidHeaderError, JwtDecodeError, InvalidSignatureError,
   ExpiredTokenError, WrongTokenTypeError, FreshTokenRequiredError, RoleMissingError, UserLookupError,

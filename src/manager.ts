@@ -7,7 +7,10 @@ import { JwtError } from './errors';
 import { verifyRequest } from './guard';
 import { JwtHttpError } from './http-error';
 import type { JsonWebKeySet } from './keys';
-import { koaAdapter, type KoaContextLike, type RequestAdapter } from './request/adapter';
+import { beforeResponseEnds, expressAdapter } from './request/adapter-express';
+import {
+  actionKey, bindAction, bindRequest, driverMiddleware, type BoundRequest, type DriverContext, type JwtMiddleware,
+} from './request/adapter';
 import { requestState, type JwtRequestState } from './request/state';
 import { JwtRequirement, type JwtRequiredOptions } from './requirement';
 import { errorResponse } from './responses';
@@ -23,9 +26,6 @@ export interface AuthHeadersOptions extends CreateAccessTokenOptions {
   /** Authenticate with a refresh token instead of an access token. */
   refresh?: boolean;
 }
-
-/** A Koa middleware function. */
-export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
 
 let currentManager: JwtManager<unknown> | undefined;
 // The manager that decided each request, for failures found later in it (typed claims).
@@ -60,21 +60,22 @@ export class JwtManager<User = never> {
    */
   readonly authorizationChecker = async (action: Action, roles: unknown[]): Promise<boolean> => {
     const { options, roles: required } = JwtRequirement.fromAuthorizedRoles(roles);
-    await this.verify(koaAdapter, action.context as KoaContextLike, options, required);
+    await this.verify(bindAction(action), options, required);
     return true;
   };
 
   /** routing-controllers' `currentUserChecker`: the user of the verified token, for `@CurrentUser()`. */
-  readonly currentUserChecker = (action: Action): unknown => requestState(action.context as object)?.user;
+  readonly currentUserChecker = (action: Action): unknown => requestState(actionKey(action))?.user;
 
   /**
    * Verifies the request's token for code outside decorated actions (middleware,
    * or an action deciding for itself). Resolves to the request's state, or to
    * `undefined` for an anonymous request when `optional`; rejects with a
    * {@link JwtHttpError} that routing-controllers and Koa render as the error response.
+   * Takes Koa's `ctx`, or Express's `req`.
    */
-  verifyJwtInRequest(ctx: KoaContextLike, options: JwtRequiredOptions = {}): Promise<JwtRequestState | undefined> {
-    return this.verify(koaAdapter, ctx, options, options.roles ?? []);
+  verifyJwtInRequest(ctx: DriverContext, options: JwtRequiredOptions = {}): Promise<JwtRequestState | undefined> {
+    return this.verify(bindRequest(ctx), options, options.roles ?? []);
   }
 
   /**
@@ -114,53 +115,69 @@ export class JwtManager<User = never> {
     await this.config.revocation.revokeAll(String(identity));
   }
 
-  /** Sets the access-token cookie and its CSRF cookie on the response; `maxAge` in seconds (or `'15m'`). */
-  async setAccessCookies(ctx: KoaContextLike, token: string, maxAge?: Duration): Promise<void> {
-    await this.setCookies(ctx, 'access', token, maxAge);
+  /**
+   * Sets the access-token cookie and its CSRF cookie on the response (Koa's `ctx`,
+   * or Express's `res`); `maxAge` in seconds (or `'15m'`).
+   */
+  async setAccessCookies(ctx: DriverContext, token: string, maxAge?: Duration): Promise<void> {
+    await this.setCookies(bindRequest(ctx), 'access', token, maxAge);
   }
 
   /** Sets the refresh-token cookie and its CSRF cookie on the response. */
-  async setRefreshCookies(ctx: KoaContextLike, token: string, maxAge?: Duration): Promise<void> {
-    await this.setCookies(ctx, 'refresh', token, maxAge);
+  async setRefreshCookies(ctx: DriverContext, token: string, maxAge?: Duration): Promise<void> {
+    await this.setCookies(bindRequest(ctx), 'refresh', token, maxAge);
   }
 
   /** Expires the access and refresh cookies (and their CSRF cookies) in the browser. */
-  unsetJwtCookies(ctx: KoaContextLike): void {
+  unsetJwtCookies(ctx: DriverContext): void {
     this.unsetAccessCookies(ctx);
     this.unsetRefreshCookies(ctx);
   }
 
   /** Expires the access cookie and its CSRF cookie. */
-  unsetAccessCookies(ctx: KoaContextLike): void {
-    unsetTokenCookies(koaAdapter, ctx, this.config.cookies, 'access');
+  unsetAccessCookies(ctx: DriverContext): void {
+    const { adapter, ctx: request } = bindRequest(ctx);
+    unsetTokenCookies(adapter, request, this.config.cookies, 'access');
   }
 
   /** Expires the refresh cookie and its CSRF cookie. */
-  unsetRefreshCookies(ctx: KoaContextLike): void {
-    unsetTokenCookies(koaAdapter, ctx, this.config.cookies, 'refresh');
+  unsetRefreshCookies(ctx: DriverContext): void {
+    const { adapter, ctx: request } = bindRequest(ctx);
+    unsetTokenCookies(adapter, request, this.config.cookies, 'refresh');
   }
 
   /**
-   * Koa middleware for cookie sessions: when a request's access cookie is valid
-   * but expires within `within`, the response carries a new access cookie, so
-   * an active browser session never sees an expiry while an idle one does.
-   * It leaves alone error responses and responses that set or unset the access
-   * cookie themselves (a logout is never undone). Put it before the routes:
-   * `app.use(jwt.implicitRefresh({ within: '5m' })); useKoaServer(app, …)`.
+   * Middleware for cookie sessions, on Koa or Express: when a request's access
+   * cookie is valid but expires within `within`, the response carries a new
+   * access cookie, so an active browser session never sees an expiry while an
+   * idle one does. It runs once the action has answered and leaves alone error
+   * responses and responses that set or unset the access cookie themselves (a
+   * logout is never undone). Put it before the routes:
+   * `app.use(jwt.implicitRefresh({ within: '5m' }))`, then `useKoaServer(app, …)`
+   * or `useExpressServer(app, …)`.
    */
-  implicitRefresh(options: { within: Duration }): KoaMiddleware {
+  implicitRefresh(options: { within: Duration }): JwtMiddleware {
     const within = toSeconds(options.within, 'implicitRefresh: `within`');
-    return async (ctx, next) => {
-      await next();
-      const name = this.config.cookies.access.cookie;
-      if (koaAdapter.status(ctx) >= 400 || responseSetsCookie(koaAdapter, ctx, name)) return;
+    const renew = async (request: BoundRequest): Promise<void> => {
+      const { adapter, ctx } = request;
+      if (adapter.status(ctx) >= 400 || responseSetsCookie(adapter, ctx, this.config.cookies.access.cookie)) return;
       // The request's own checks already ran; here only a valid, unrevoked access cookie near its end counts.
-      const state = await verifyRequest(koaAdapter, ctx, this.config, { optional: true, locations: ['cookies'] }, [])
+      const state = await verifyRequest(adapter, ctx, this.config, { optional: true, locations: ['cookies'] }, [])
         .catch(() => undefined);
       const exp = state?.claims.exp;
       if (!state || exp === undefined || exp - now() > within) return;
-      await this.setCookies(ctx, 'access', await this.tokens.renew(state.claims));
+      await this.setCookies(request, 'access', await this.tokens.renew(state.claims));
     };
+    return driverMiddleware(
+      async (ctx, next) => {
+        await next();
+        await renew(bindRequest(ctx));
+      },
+      (req, res, next) => {
+        beforeResponseEnds(res, () => renew({ adapter: expressAdapter, ctx: req }));
+        next();
+      },
+    );
   }
 
   /**
@@ -177,33 +194,33 @@ export class JwtManager<User = never> {
     container.set(TokenFactory, this.tokens);
   }
 
-  private async setCookies(ctx: KoaContextLike, type: TokenType, token: string, maxAge?: Duration): Promise<void> {
+  private async setCookies(request: BoundRequest, type: TokenType, token: string, maxAge?: Duration): Promise<void> {
     const claims = await this.tokens.decodeToken(token);
     const seconds = maxAge === undefined ? undefined : toSeconds(maxAge, 'maxAge');
-    setTokenCookies(koaAdapter, ctx, this.config.cookies, type, token, claims, seconds);
+    setTokenCookies(request.adapter, request.ctx, this.config.cookies, type, token, claims, seconds);
   }
 
   private async claimsOf(token: JwtClaims | string): Promise<JwtClaims> {
     return typeof token === 'string' ? this.tokens.decodeToken(token, { allowExpired: true }) : token;
   }
 
-  private async verify<C extends object>(
-    adapter: RequestAdapter<C>,
-    ctx: C,
+  private async verify(
+    request: BoundRequest,
     options: Readonly<JwtRequiredOptions>,
     roles: readonly string[],
   ): Promise<JwtRequestState | undefined> {
+    const { adapter, ctx } = request;
     managers.set(ctx, this);
     try {
       return await verifyRequest(adapter, ctx, this.config, options, roles);
     } catch (error) {
-      if (error instanceof JwtError) throw await this.toHttpError(adapter, ctx, error);
+      if (error instanceof JwtError) throw await this.toHttpError(request, error);
       throw error;
     }
   }
 
   /** @internal The response to `error`, its headers already set on the response. */
-  async toHttpError<C extends object>(adapter: RequestAdapter<C>, ctx: C, error: JwtError): Promise<JwtHttpError> {
+  async toHttpError({ adapter, ctx }: BoundRequest, error: JwtError): Promise<JwtHttpError> {
     const { status, body, headers } = await errorResponse(error, ctx, this.config);
     for (const [name, value] of Object.entries(headers)) adapter.setHeader(ctx, name, value);
     return new JwtHttpError(error, status, body, headers);
@@ -211,27 +228,27 @@ export class JwtManager<User = never> {
 }
 
 /** @internal The error response to a failure found after the checker passed, rendered by that request's manager. */
-export async function rejectRequest(ctx: KoaContextLike, error: JwtError): Promise<JwtHttpError> {
-  const manager = managers.get(ctx) ?? currentManager;
+export async function rejectRequest(request: BoundRequest, error: JwtError): Promise<JwtHttpError> {
+  const manager = managers.get(request.ctx) ?? currentManager;
   if (!manager) throw error;
-  return manager.toHttpError(koaAdapter, ctx, error);
+  return manager.toHttpError(request, error);
 }
 
-/** The claims of the request's verified token, or `undefined` (not verified, or anonymous). */
-export function getJwt(ctx: object): JwtClaims | undefined {
-  return requestState(ctx)?.claims;
+/** The claims of the request's verified token (Koa's `ctx`, or Express's `req`), or `undefined` (not verified, or anonymous). */
+export function getJwt(ctx: DriverContext): JwtClaims | undefined {
+  return requestState(bindRequest(ctx).ctx)?.claims;
 }
 
-/** The identity of the request's verified token, or `undefined`. */
-export function getJwtIdentity(ctx: object): string | undefined {
-  return requestState(ctx)?.identity;
+/** The identity of the request's verified token (Koa's `ctx`, or Express's `req`), or `undefined`. */
+export function getJwtIdentity(ctx: DriverContext): string | undefined {
+  return requestState(bindRequest(ctx).ctx)?.identity;
 }
 
 /**
  * {@link JwtManager.verifyJwtInRequest} on the application's manager (the one
  * constructed last). An app with several managers calls the method on the one it means.
  */
-export function verifyJwtInRequest(ctx: KoaContextLike, options?: JwtRequiredOptions): Promise<JwtRequestState | undefined> {
+export function verifyJwtInRequest(ctx: DriverContext, options?: JwtRequiredOptions): Promise<JwtRequestState | undefined> {
   if (!currentManager) return Promise.reject(new Error('verifyJwtInRequest: construct a JwtManager first'));
   return currentManager.verifyJwtInRequest(ctx, options);
 }

@@ -24,7 +24,7 @@ export interface JwtFailure {
   readonly status: number;
   /** The token's claims, when the failure came after its signature was verified. */
   readonly claims?: JwtClaims;
-  /** The framework's request context (Koa's `ctx`). */
+  /** The driver's request object: Koa's `ctx`, or Express's `req`. */
   readonly ctx: object;
   readonly error: JwtError;
 }

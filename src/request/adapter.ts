@@ -1,8 +1,10 @@
-import type { IncomingMessage } from 'node:http';
+import type { Action } from 'routing-controllers';
+import { expressAdapter, type ExpressRequestLike, type ExpressResponseLike } from './adapter-express';
+import { koaAdapter, type KoaContextLike } from './adapter-koa';
 
 /**
  * Everything the library needs from a web framework's request context, so that
- * locating and verifying tokens never touch Koa directly. Methods take the
+ * locating and verifying tokens never know which driver runs. Methods take the
  * framework's own context, so no wrapper is allocated per request.
  */
 export interface RequestAdapter<Context> {
@@ -25,49 +27,64 @@ export interface RequestAdapter<Context> {
   status(ctx: Context): number;
 }
 
-/** The part of a Koa context this library uses. */
-export interface KoaContextLike {
-  readonly method: string;
-  readonly req: IncomingMessage;
-  readonly query: Record<string, string | string[] | undefined>;
-  /** Koa's request; koa-bodyparser (which routing-controllers installs) puts `body` on it. */
-  readonly request: object;
-  readonly response: { get(field: string): string | string[] | number | undefined };
-  readonly status: number;
-  set(field: string, value: string | string[]): void;
+/**
+ * A driver's own object, as the helpers take it: Koa's `ctx`, or Express's
+ * `req` or `res` (either one: Express links them to each other).
+ */
+export type DriverContext = KoaContextLike | ExpressRequestLike | ExpressResponseLike;
+
+/** A request as the library works on it: its driver's adapter and the object that adapter reads. */
+export interface BoundRequest {
+  readonly adapter: RequestAdapter<object>;
+  /** Koa's context, or Express's request; the request's state is kept under it. */
+  readonly ctx: object;
 }
 
-// Node keeps only the first line of these fields; a second Authorization line
-// must not go unnoticed, so they are read from the raw headers.
-const FIRST_LINE_ONLY = new Set([
-  'authorization', 'proxy-authorization', 'age', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
-  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'referer', 'retry-after',
-  'server', 'user-agent',
-]);
+/**
+ * Recognises the driver from routing-controllers' `Action`: Koa's carries the
+ * context, Express's only the request and response.
+ */
+export function bindAction(action: Action): BoundRequest {
+  const context: unknown = action.context;
+  return context ? { adapter: koaAdapter, ctx: context as KoaContextLike } : { adapter: expressAdapter, ctx: action.request as ExpressRequestLike };
+}
 
-/** The Koa adapter. */
-export const koaAdapter: RequestAdapter<KoaContextLike> = {
-  method: (ctx) => ctx.method,
-  header(ctx, name) {
-    const field = name.toLowerCase();
-    const value = ctx.req.headers[field];
-    if (value === undefined || typeof value !== 'string') return Array.isArray(value) ? value.join(', ') : value;
-    if (!FIRST_LINE_ONLY.has(field)) return value;
-    const raw = ctx.req.rawHeaders;
-    let joined: string | undefined;
-    for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i].length === field.length && raw[i].toLowerCase() === field) {
-        joined = joined === undefined ? raw[i + 1] : `${joined}, ${raw[i + 1]}`;
-      }
-    }
-    return joined ?? value;
-  },
-  query: (ctx, name) => ctx.query[name],
-  body: (ctx) => (ctx.request as { body?: unknown }).body,
-  setHeader: (ctx, name, value) => ctx.set(name, value),
-  responseHeader(ctx, name) {
-    const value = ctx.response.get(name);
-    return value === undefined || value === '' ? [] : Array.isArray(value) ? value : [String(value)];
-  },
-  status: (ctx) => ctx.status,
-};
+/** The object routing-controllers' `Action` keys a request's state under (see {@link BoundRequest.ctx}). */
+export function actionKey(action: Action): object {
+  return (action.context as object | undefined) ?? (action.request as object);
+}
+
+/**
+ * Recognises the driver from one of its objects: node's response or request
+ * (Express), else Koa's context (which has neither `setHeader` nor `rawHeaders`).
+ */
+export function bindRequest(target: DriverContext): BoundRequest {
+  if (isNodeResponse(target)) return { adapter: expressAdapter, ctx: target.req };
+  if (isNodeRequest(target)) return { adapter: expressAdapter, ctx: target };
+  return { adapter: koaAdapter, ctx: target };
+}
+
+function isNodeResponse(target: DriverContext): target is ExpressResponseLike {
+  return typeof (target as Partial<ExpressResponseLike>).setHeader === 'function';
+}
+
+function isNodeRequest(target: DriverContext): target is ExpressRequestLike {
+  return Array.isArray((target as Partial<ExpressRequestLike>).rawHeaders);
+}
+
+/** A Koa middleware function. */
+export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
+
+/** An Express middleware function. */
+export type ExpressMiddleware = (req: ExpressRequestLike, res: ExpressResponseLike, next: (error?: unknown) => void) => void;
+
+/** A middleware that works on both drivers: `app.use(it)` on Koa or on Express. */
+export type JwtMiddleware = KoaMiddleware & ExpressMiddleware;
+
+/** One middleware out of a driver's two, told apart by their arguments: Koa passes `(ctx, next)`. */
+export function driverMiddleware(koa: KoaMiddleware, express: ExpressMiddleware): JwtMiddleware {
+  return ((first: KoaContextLike | ExpressRequestLike, second: ExpressResponseLike | (() => Promise<unknown>), third?: (error?: unknown) => void) =>
+    typeof second === 'function'
+      ? koa(first as KoaContextLike, second)
+      : express(first as ExpressRequestLike, second, third ?? (() => undefined))) as JwtMiddleware;
+}

@@ -1,0 +1,34 @@
+import type { IncomingMessage } from 'node:http';
+
+// Node keeps only the first line of these fields; a second Authorization line
+// must not go unnoticed, so they are read from the raw headers.
+const FIRST_LINE_ONLY = new Set([
+  'authorization', 'proxy-authorization', 'age', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
+  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'referer', 'retry-after',
+  'server', 'user-agent',
+]);
+
+/**
+ * A header of node's request, every field line of that name joined with `", "`
+ * (RFC 9110 §5.3), or `undefined` when absent. Both drivers sit on node's
+ * request, so both adapters read headers here.
+ */
+export function nodeRequestHeader(req: IncomingMessage, name: string): string | undefined {
+  const field = name.toLowerCase();
+  const value = req.headers[field];
+  if (value === undefined || typeof value !== 'string') return Array.isArray(value) ? value.join(', ') : value;
+  if (!FIRST_LINE_ONLY.has(field)) return value;
+  const raw = req.rawHeaders;
+  let joined: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === field.length && raw[i].toLowerCase() === field) {
+      joined = joined === undefined ? raw[i + 1] : `${joined}, ${raw[i + 1]}`;
+    }
+  }
+  return joined ?? value;
+}
+
+/** A response header's values so far (`Set-Cookie` may have several), from a getter like node's `getHeader`. */
+export function headerValues(value: string | string[] | number | undefined): string[] {
+  return value === undefined || value === '' ? [] : Array.isArray(value) ? value : [String(value)];
+}
