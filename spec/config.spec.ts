@@ -68,6 +68,31 @@ describe('configuration', () => {
     fails({ algorithm: 'HS256', secretKey: SECRET, decodeAlgorithms: ['RS256'] }, /verifying RS256 requires a public key/);
   });
 
+  it('refuses contradictory key options instead of ignoring one of them', () => {
+    const es = { algorithm: 'ES256', privateKey: p256.privateKey } as const;
+    fails({ ...es, secretKey: SECRET }, /`secretKey` is for HS algorithms, but the algorithms in use \(ES256\) take `privateKey`\/`publicKey`; remove `secretKey`/);
+    fails({ algorithm: 'RS256', publicKey: rsa2048.publicKey, secretKey: SECRET }, /`secretKey` is for HS algorithms/);
+    fails({ keys: [{ kid: 'a', algorithm: 'ES256', privateKey: p256.privateKey, secretKey: SECRET }] }, /keys\[0\]: ES256 takes `privateKey` or `publicKey`, not `secretKey`/);
+    fails({ secretKey: SECRET, privateKey: rsa2048.privateKey }, /`privateKey` is for RS, PS and ES algorithms, but the algorithms in use \(HS256\) take `secretKey`/);
+    fails({ algorithm: 'HS512', secretKey: SECRET, publicKey: pem(p256.publicKey) }, /`publicKey` is for RS, PS and ES algorithms/);
+    fails({ secretKey: SECRET, decodeAlgorithms: ['HS256', 'HS384'], privateKey: p256.privateKey }, /`privateKey` is for RS, PS and ES/);
+    fails({ keys: [{ kid: 'a', algorithm: 'HS256', secretKey: SECRET, privateKey: p256.privateKey }] }, /HS256 takes `secretKey`, not a private or public key/);
+    // HS256 signs, RS256 verifies with publicKey: the private key would do nothing.
+    fails({ secretKey: SECRET, decodeAlgorithms: ['HS256', 'RS256'], publicKey: rsa2048.publicKey, privateKey: rsa2048.privateKey }, /`privateKey` is not used: HS256 signs with `secretKey`/);
+    // A public key that is not the private key's half: tokens signed here would not verify.
+    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    fails({ ...es, publicKey: other.publicKey }, /`publicKey` is not the public half of `privateKey`/);
+    fails({ ...es, publicKey: pem(other.publicKey) }, /not the public half/);
+    fails({ algorithm: 'RS256', privateKey: pem(rsa2048.privateKey), publicKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey }, /not the public half/);
+    fails({ keys: [{ kid: 'a', algorithm: 'ES256', privateKey: p256.privateKey, publicKey: other.publicKey }] }, /keys\[0\]: `publicKey` is not the public half/);
+
+    // Every key in use: accepted.
+    expect(() => new JwtManager({ ...es, publicKey: pem(p256.publicKey) })).not.to.throw();
+    expect(() => new JwtManager({ ...es, publicKey: p256.privateKey.export({ format: 'jwk' }) })).not.to.throw();
+    expect(() => new JwtManager({ ...es, decodeAlgorithms: ['ES256', 'HS256'], secretKey: SECRET })).not.to.throw();
+    expect(() => new JwtManager({ secretKey: SECRET, decodeAlgorithms: ['HS256', 'RS256'], privateKey: rsa2048.privateKey })).not.to.throw();
+  });
+
   it('checks durations, names and locations', () => {
     fails({ secretKey: SECRET, accessTokenExpires: 'soon' }, /`accessTokenExpires`: "soon" is not a duration/);
     fails({ secretKey: SECRET, refreshTokenExpires: -5 }, /`refreshTokenExpires`: a duration must be/);

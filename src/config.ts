@@ -1,3 +1,4 @@
+import { createPublicKey, KeyObject } from 'node:crypto';
 import type { JwtClaims, JwtHeader, TokenType } from './claims';
 import { VerifiedTokenCache } from './cache';
 import { toMilliseconds, toSeconds, type Duration } from './duration';
@@ -264,9 +265,12 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
   }
   const timeout = toMilliseconds(config.revocationStoreTimeout ?? '1s', 'JwtManager: `revocationStoreTimeout`');
   if (timeout === 0) throw new Error('JwtManager: `revocationStoreTimeout` must be longer than 0 ms');
+  // The key store first: its message about a key that does not fit its algorithm says more.
+  const keys = new KeyStore(config);
+  checkKeyOptions(config);
 
   return {
-    keys: new KeyStore(config),
+    keys,
     accessTokenExpires,
     refreshTokenExpires,
     identityClaim,
@@ -309,6 +313,61 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
       refreshLifetime: refreshTokenExpires,
     }, identityClaim),
   };
+}
+
+/**
+ * Refuses key options that contradict each other, which would otherwise be
+ * silently ignored: a secret where no HS algorithm is in play (`algorithm:
+ * 'ES256'` with `privateKey` and `secretKey`), a private or public key where only
+ * HS algorithms are, a private key that neither signs nor verifies, and a public
+ * key that is not the private key's half (tokens signed here would not verify).
+ * Ring keys are checked the same way, one by one.
+ */
+function checkKeyOptions<User>(config: JwtConfig<User>): void {
+  if (config.keys !== undefined) {
+    config.keys.forEach((key, index) => checkKeyPair(key.privateKey, key.publicKey, `keys[${index}]: `));
+    return;
+  }
+  const signing = config.algorithm ?? 'HS256';
+  const inPlay = [signing, ...(config.decodeAlgorithms ?? [])];
+  const hmac = (alg: string) => alg.startsWith('HS');
+  const asymmetricDecode = (config.decodeAlgorithms ?? [signing]).some((alg) => !hmac(alg));
+  const algorithms = [...new Set(inPlay)].join(', ');
+  if (config.secretKey !== undefined && !inPlay.some(hmac)) {
+    throw new Error(`JwtManager: \`secretKey\` is for HS algorithms, but the algorithms in use (${algorithms}) take \`privateKey\`/\`publicKey\`; remove \`secretKey\` (or list an HS algorithm in \`decodeAlgorithms\` to verify HS tokens with it)`);
+  }
+  if ((config.privateKey !== undefined || config.publicKey !== undefined) && inPlay.every(hmac)) {
+    const option = config.privateKey !== undefined ? 'privateKey' : 'publicKey';
+    throw new Error(`JwtManager: \`${option}\` is for RS, PS and ES algorithms, but the algorithms in use (${algorithms}) take \`secretKey\`; remove \`${option}\` (or set \`algorithm\` to the key's algorithm)`);
+  }
+  if (config.privateKey !== undefined && hmac(signing) && !(asymmetricDecode && config.publicKey === undefined)) {
+    throw new Error(`JwtManager: \`privateKey\` is not used: ${signing} signs with \`secretKey\`, and \`publicKey\` verifies; remove \`privateKey\``);
+  }
+  checkKeyPair(config.privateKey, config.publicKey, '');
+}
+
+/** A public key given beside a private key must be its public half. */
+function checkKeyPair(privateKey: KeyMaterial | undefined, publicKey: KeyMaterial | undefined, where: string): void {
+  if (privateKey === undefined || publicKey === undefined) return;
+  const derived = publicHalf(privateKey);
+  const given = publicHalf(publicKey);
+  // Unreadable keys are reported by the key store, with its own message.
+  // Compared as SPKI bytes: KeyObject.equals on keys of two types leaves an error on
+  // OpenSSL's queue that fails the next, unrelated key parse (node 20).
+  const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
+  if (derived && given && !spki(derived).equals(spki(given))) {
+    throw new Error(`JwtManager: ${where}\`publicKey\` is not the public half of \`privateKey\`, so tokens signed here would not verify; omit \`publicKey\` (it is derived from \`privateKey\`)`);
+  }
+}
+
+function publicHalf(material: KeyMaterial): KeyObject | undefined {
+  try {
+    if (material instanceof KeyObject) return material.type === 'private' ? createPublicKey(material) : material.type === 'public' ? material : undefined;
+    if (typeof material === 'string' || Buffer.isBuffer(material)) return createPublicKey(material);
+    return createPublicKey({ key: material, format: 'jwk' });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Seconds a token lives, or `false` for tokens without `exp`. */
