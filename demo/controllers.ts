@@ -142,7 +142,7 @@ export class CookieAuthController {
   }
 
   @Post('/refresh')
-  @JwtRequired({ refresh: true, locations: ['cookies'] })
+  @JwtRefreshTokenRequired({ locations: ['cookies'] })
   @HttpCode(200)
   async refresh(@CurrentJwt() claims: JwtClaims, @Ctx() ctx: KoaContextLike) {
     const { accessToken, refreshToken } = await this.jwt.tokens.rotate(claims);

@@ -17,25 +17,57 @@ export type ClassOrMethodDecorator = (target: object, method?: string | symbol) 
  * `@Authorized`, so the app must pass `jwt.authorizationChecker` to it.
  */
 export function JwtRequired(options: JwtRequiredOptions = {}): ClassOrMethodDecorator {
-  return (target, method) => addRequirement(target, method, options);
-}
-
-/** Requires a valid refresh token: `JwtRequired({ refresh: true })`. */
-export function JwtRefreshTokenRequired(): ClassOrMethodDecorator {
-  return JwtRequired({ refresh: true });
-}
-
-/** Requires a fresh access token: `JwtRequired({ fresh: true })`. */
-export function FreshJwtRequired(): ClassOrMethodDecorator {
-  return JwtRequired({ fresh: true });
+  const requirement = new JwtRequirement(options, '@JwtRequired()');
+  return (target, method) => addRequirement(target, method, requirement.options);
 }
 
 /**
- * Lets anonymous requests through: `JwtRequired({ optional: true })`. A token
- * that is present must still be valid.
+ * Options of `@JwtRefreshTokenRequired()`: those of `@JwtRequired()` that a
+ * refresh route can take (refresh tokens are never fresh, always of their type,
+ * and a required token is not optional).
  */
-export function JwtOptional(): ClassOrMethodDecorator {
-  return JwtRequired({ optional: true });
+export type JwtRefreshTokenRequiredOptions = Omit<JwtRequiredOptions, 'refresh' | 'fresh' | 'verifyType' | 'optional'>;
+
+/** Options of `@FreshJwtRequired()`: those of `@JwtRequired()` that a fresh-token route can take. */
+export type FreshJwtRequiredOptions = Omit<JwtRequiredOptions, 'fresh' | 'refresh' | 'verifyType' | 'optional'>;
+
+/**
+ * Options of `@JwtOptional()`: those of `@JwtRequired()` but `roles`, since a
+ * route that names roles always needs a token.
+ */
+export type JwtOptionalOptions = Omit<JwtRequiredOptions, 'optional' | 'roles'>;
+
+/**
+ * Requires a valid refresh token: `JwtRequired({ refresh: true, ...options })`,
+ * e.g. `@JwtRefreshTokenRequired({ locations: ['cookies'] })`.
+ */
+export function JwtRefreshTokenRequired(options: JwtRefreshTokenRequiredOptions = {}): ClassOrMethodDecorator {
+  return shortcut('JwtRefreshTokenRequired', options, { refresh: true }, ['refresh', 'fresh', 'verifyType', 'optional']);
+}
+
+/** Requires a fresh access token: `JwtRequired({ fresh: true, ...options })`. */
+export function FreshJwtRequired(options: FreshJwtRequiredOptions = {}): ClassOrMethodDecorator {
+  return shortcut('FreshJwtRequired', options, { fresh: true }, ['fresh', 'refresh', 'verifyType', 'optional']);
+}
+
+/**
+ * Lets anonymous requests through: `JwtRequired({ optional: true, ...options })`.
+ * A token that is present must still be valid.
+ */
+export function JwtOptional(options: JwtOptionalOptions = {}): ClassOrMethodDecorator {
+  return shortcut('JwtOptional', options, { optional: true }, ['optional', 'roles']);
+}
+
+/**
+ * `@JwtRequired()` with the shortcut's own options fixed. The types keep out
+ * what would contradict them; this check catches the same in plain JavaScript.
+ */
+function shortcut(name: string, options: JwtRequiredOptions, fixed: JwtRequiredOptions, refused: readonly (keyof JwtRequiredOptions)[]): ClassOrMethodDecorator {
+  const contradicting = refused.find((option) => options[option] !== undefined);
+  if (contradicting !== undefined) {
+    throw new TypeError(`@${name}() does not take \`${contradicting}\`, which contradicts what it requires; use @JwtRequired({ ... }) to combine options freely`);
+  }
+  return JwtRequired({ ...options, ...fixed });
 }
 
 /** Injects the verified token's identity (`undefined` on an optional route without a token). */
@@ -122,7 +154,8 @@ function addRequirement(target: object, method: string | symbol | undefined, opt
     [REQUIREMENTS]: requirements,
     get value(): unknown[] {
       const others = getMetadataArgsStorage().responseHandlers.filter((other) => other !== entry && isSameTarget(other));
-      return [new JwtRequirement(Object.assign({}, ...requirements)), ...others.flatMap((other) => other.value ?? [])];
+      const where = `the decorators on ${cls.name}${methodName === undefined ? '' : `.${methodName}`}`;
+      return [new JwtRequirement(Object.assign({}, ...requirements), where), ...others.flatMap((other) => other.value ?? [])];
     },
   };
   const index = first ? storage.responseHandlers.indexOf(first) : storage.responseHandlers.length;

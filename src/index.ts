@@ -8,7 +8,7 @@ export { RedisRevocationStore } from './stores/redis';
 export type { RedisClientLike, RedisRevocationStoreOptions } from './stores/redis';
 export type { RevocationStore, StoredToken, ConsumeOptions, TokenStatus } from './stores/store';
 export { JwtRequired, JwtRefreshTokenRequired, FreshJwtRequired, JwtOptional, CurrentIdentity, CurrentJwt } from './decorators';
-export type { ClassOrMethodDecorator } from './decorators';
+export type { ClassOrMethodDecorator, FreshJwtRequiredOptions, JwtOptionalOptions, JwtRefreshTokenRequiredOptions } from './decorators';
 export type { JwtRequiredOptions } from './requirement';
 export type { JwtConfig, TokenLocation, Identity } from './config';
 export type { ErrorKind, ErrorCallback, ErrorCallbacks, JwtFailure, JwtErrorResponse } from './responses';

@@ -26,7 +26,12 @@ export interface JwtRequiredOptions {
  * metadata to `jwt.authorizationChecker`.
  */
 export class JwtRequirement {
-  constructor(readonly options: Readonly<JwtRequiredOptions>) {}
+  /** Refuses options that contradict each other; `where` names them in the message. */
+  constructor(readonly options: Readonly<JwtRequiredOptions>, where = 'JwtRequired options') {
+    if (options.refresh && options.fresh) {
+      throw new TypeError(`${where}: \`refresh\` and \`fresh\` contradict each other (refresh tokens are never fresh), so no token could pass`);
+    }
+  }
 
   /**
    * The requirement of one route from everything `@Authorized` collected for it:
