@@ -12,6 +12,13 @@ function keyPairFor(alg: Algorithm): { privateKey: KeyObject; publicKey: KeyObje
   return generateKeyPairSync('rsa', { modulusLength: 2048 });
 }
 
+/** An RSA-PSS key pair, restricted to `hash` for hash, MGF1 and a salt as long as the hash when given. */
+function pssKeyPair(hash?: string): { privateKey: KeyObject; publicKey: KeyObject } {
+  // @types/node types saltLength as a string; node takes the number of bytes.
+  const restriction = hash === undefined ? {} : { hashAlgorithm: hash, mgf1HashAlgorithm: hash, saltLength: (Number(hash.slice(3)) / 8) as unknown as string };
+  return generateKeyPairSync('rsa-pss', { modulusLength: 2048, ...restriction });
+}
+
 function configFor(alg: Algorithm): JwtConfig {
   return alg.startsWith('HS') ? { algorithm: alg, secretKey: SECRET } : { algorithm: alg, privateKey: keyPairFor(alg).privateKey };
 }
@@ -204,6 +211,40 @@ describe('keys', () => {
       const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(JSON.parse(JSON.stringify(jwks))));
       expect(protectedHeader.kid).to.equal('ec-1');
       expect(payload).to.include({ sub: 'alice' });
+    });
+
+    it('exports RSA-PSS keys as RSA JWKs that verify their PS tokens, also over a JWKS route', async () => {
+      for (const alg of ['PS256', 'PS384', 'PS512'] as const) {
+        const pss = pssKeyPair(`sha${alg.slice(2)}`);
+        const jwt = new JwtManager({ keys: [{ kid: `pss-${alg}`, algorithm: alg, privateKey: pss.privateKey }] });
+        const jwks = jwt.jwks();
+        expect(jwks.keys).to.have.length(1);
+        expect(jwks.keys[0]).to.include({ kty: 'RSA', kid: `pss-${alg}`, alg, use: 'sig', e: 'AQAB' });
+        expect(jwks.keys[0]).not.to.have.any.keys('d', 'p', 'q', 'dp', 'dq', 'qi');
+        const token = await jwt.tokens.createAccessToken('alice');
+        const { payload } = await jwtVerify(token, createLocalJWKSet(JSON.parse(JSON.stringify(jwks))));
+        expect(payload).to.include({ sub: 'alice' });
+      }
+      const pss = pssKeyPair('sha256');
+      @JsonController()
+      class Keys {
+        @Get('/jwks') keys() { return server.jwt.jwks(); }
+      }
+      const server = await startServer([Keys], { algorithm: 'PS256', privateKey: pss.privateKey });
+      try {
+        const res = await server.request.get('/jwks').expect(200);
+        expect(res.body.keys[0]).to.include({ kty: 'RSA', alg: 'PS256' });
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('refuses at construction RSA-PSS keys whose own restrictions do not fit the algorithm', () => {
+      const unrestricted = pssKeyPair();
+      const sha256 = pssKeyPair('sha256');
+      expect(() => new JwtManager({ algorithm: 'PS256', privateKey: unrestricted.privateKey })).to.throw(/PS256 with an RSA-PSS key needs the key restricted to sha256/);
+      expect(() => new JwtManager({ algorithm: 'PS384', privateKey: sha256.privateKey })).to.throw(/PS384 with an RSA-PSS key needs the key restricted to sha384/);
+      expect(() => new JwtManager({ algorithm: 'PS256', publicKey: unrestricted.publicKey })).to.throw(/RSA-PSS/);
     });
 
     it('of an HMAC-only configuration is empty', () => {

@@ -71,7 +71,8 @@ export interface SigningKey {
   readonly kid?: string;
 }
 
-interface VerifyingKey {
+/** A key to verify with, and the one algorithm it verifies. */
+export interface VerificationKey {
   readonly algorithm: Algorithm;
   readonly key: KeyObject;
 }
@@ -102,9 +103,9 @@ export class KeyStore {
   private readonly signing?: SigningKey;
   private readonly decodeAlgorithms: readonly Algorithm[];
   /** Without a ring: the key for each accepted algorithm. */
-  private readonly byAlgorithm = new Map<Algorithm, KeyObject>();
+  private readonly byAlgorithm = new Map<Algorithm, VerificationKey>();
   /** With a ring: the key for each `kid`. */
-  private readonly byKid?: Map<string, VerifyingKey>;
+  private readonly byKid?: Map<string, VerificationKey>;
   private readonly allowWeakSecret: boolean;
 
   constructor(private readonly config: KeyConfig) {
@@ -125,7 +126,7 @@ export class KeyStore {
     if (this.decodeAlgorithms.length === 0) throw new Error('JwtManager: `decodeAlgorithms` must list at least one algorithm');
     if (!config.encodeKeyLoader) this.signing = this.staticSigningKey();
     if (!config.decodeKeyLoader) {
-      for (const alg of this.decodeAlgorithms) this.byAlgorithm.set(alg, this.staticVerifyingKey(alg));
+      for (const alg of this.decodeAlgorithms) this.byAlgorithm.set(alg, { algorithm: alg, key: this.staticVerifyingKey(alg) });
     }
   }
 
@@ -147,7 +148,7 @@ export class KeyStore {
    * The key that verifies a token with this header, chosen by the configuration
    * (the token's `alg` must be accepted, and must be its key's own algorithm).
    */
-  async verificationKey(header: JwtHeader, unverifiedClaims: () => Record<string, unknown>): Promise<KeyObject> {
+  async verificationKey(header: JwtHeader, unverifiedClaims: () => Record<string, unknown>): Promise<VerificationKey> {
     const alg = header.alg;
     if (this.byKid) {
       if (header.kid === undefined) throw new JwtDecodeError('Missing "kid" header');
@@ -155,13 +156,13 @@ export class KeyStore {
       const entry = this.byKid.get(header.kid);
       if (!entry) throw new JwtDecodeError('Unknown "kid"');
       if (alg !== entry.algorithm) throw new JwtDecodeError('The specified alg value is not allowed');
-      return entry.key;
+      return entry;
     }
     if (!this.decodeAlgorithms.includes(alg as Algorithm)) throw new JwtDecodeError('The specified alg value is not allowed');
     if (this.config.decodeKeyLoader) {
       const material = await this.config.decodeKeyLoader(header, unverifiedClaims());
       try {
-        return toKey(material, alg as Algorithm, 'verify', this.allowWeakSecret);
+        return { algorithm: alg as Algorithm, key: toKey(material, alg as Algorithm, 'verify', this.allowWeakSecret) };
       } catch {
         // The token chose an accepted alg its key does not fit (e.g. HS256 for an RSA key).
         throw new JwtDecodeError('The specified alg value is not allowed');
@@ -176,16 +177,17 @@ export class KeyStore {
     const add = (key: KeyObject, alg: Algorithm, kid?: string) => {
       if (key.type === 'secret') return;
       const publicKey = key.type === 'private' ? createPublicKey(key) : key;
-      keys.push({ ...publicKey.export({ format: 'jwk' }), ...(kid === undefined ? {} : { kid }), alg, use: 'sig' });
+      const jwk = publicKey.asymmetricKeyType === 'rsa-pss' ? pssPublicJwk(publicKey) : publicKey.export({ format: 'jwk' });
+      keys.push({ ...jwk, ...(kid === undefined ? {} : { kid }), alg, use: 'sig' });
     };
     if (this.byKid) for (const [kid, { key, algorithm }] of this.byKid) add(key, algorithm, kid);
-    else for (const [alg, key] of this.byAlgorithm) add(key, alg);
+    else for (const { key, algorithm } of this.byAlgorithm.values()) add(key, algorithm);
     return { keys };
   }
 
-  private buildRing(ring: RingKey[]): { byKid: Map<string, VerifyingKey>; signing?: SigningKey } {
+  private buildRing(ring: RingKey[]): { byKid: Map<string, VerificationKey>; signing?: SigningKey } {
     if (!Array.isArray(ring) || ring.length === 0) throw new Error('JwtManager: `keys` must list at least one key');
-    const byKid = new Map<string, VerifyingKey>();
+    const byKid = new Map<string, VerificationKey>();
     let signing: SigningKey | undefined;
     ring.forEach((entry, index) => {
       const where = `JwtManager: keys[${index}]`;
@@ -204,7 +206,7 @@ export class KeyStore {
     return { byKid, signing };
   }
 
-  private ringKey(entry: RingKey): VerifyingKey & { signer?: KeyObject } {
+  private ringKey(entry: RingKey): VerificationKey & { signer?: KeyObject } {
     const algorithm = checkAlgorithm(entry.algorithm);
     if (isHmac(algorithm)) {
       if (entry.privateKey !== undefined || entry.publicKey !== undefined) throw new Error(`${algorithm} takes \`secretKey\`, not a private or public key`);
@@ -336,9 +338,45 @@ function assertFits(key: KeyObject, alg: Algorithm): void {
   if (!type || !rsaTypes.includes(type)) {
     throw new Error(`JwtManager: ${alg} needs an RSA key, got ${describe(key)}`);
   }
+  if (type === 'rsa-pss') {
+    // jsonwebtoken verifies with an RSA-PSS key only where the key's own restrictions are the algorithm's.
+    const hash = `sha${alg.slice(2)}`;
+    const saltBytes = Number(alg.slice(2)) / 8;
+    if (details.hashAlgorithm !== hash || details.mgf1HashAlgorithm !== hash || (details.saltLength ?? 0) > saltBytes) {
+      throw new Error(`JwtManager: ${alg} with an RSA-PSS key needs the key restricted to ${hash} (hashAlgorithm and mgf1HashAlgorithm) with a salt of at most ${saltBytes} bytes; or use a plain RSA key`);
+    }
+  }
   if ((details.modulusLength ?? 0) < MIN_RSA_BITS) {
     throw new Error(`JwtManager: ${alg} needs an RSA key of at least ${MIN_RSA_BITS} bits, got ${details.modulusLength} bits`);
   }
+}
+
+/**
+ * The public JWK of an RSA-PSS key, which node does not export as a JWK: RFC 7518
+ * describes it as any RSA key (n, e), read from the SubjectPublicKeyInfo's BIT
+ * STRING (an RSAPublicKey, whatever the PSS parameters beside it).
+ */
+function pssPublicJwk(key: KeyObject): JsonWebKey {
+  const spki = key.export({ type: 'spki', format: 'der' });
+  const info = derElement(spki, 0);
+  const algorithmIdentifier = derElement(spki, info.contentStart);
+  const bitString = derElement(spki, algorithmIdentifier.end);
+  // The BIT STRING's first content byte counts unused bits (0 here); the RSAPublicKey follows.
+  const rsaPublicKey = spki.subarray(bitString.contentStart + 1, bitString.end);
+  return createPublicKey({ key: rsaPublicKey, format: 'der', type: 'pkcs1' }).export({ format: 'jwk' });
+}
+
+/** Where the content of the DER element at `at` starts and where the element ends (definite lengths, as DER has). */
+function derElement(der: Buffer, at: number): { contentStart: number; end: number } {
+  let length = der[at + 1];
+  let contentStart = at + 2;
+  if (length & 0x80) {
+    const lengthBytes = length & 0x7f;
+    length = 0;
+    for (let i = 0; i < lengthBytes; i++) length = length * 256 + der[contentStart + i];
+    contentStart += lengthBytes;
+  }
+  return { contentStart, end: contentStart + length };
 }
 
 function describe(key: KeyObject): string {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { now, RESERVED_CLAIMS, type JwtClaims, type TokenType } from './claims';
 import { expiry, type Identity, type ResolvedConfig } from './config';
 import { toSeconds, type Duration } from './duration';
+import { sign as jwsSign } from 'jsonwebtoken';
 import { toLowS } from './ecdsa';
-import { createSignature } from './signature';
 import { verifyToken, type VerifyOptions } from './verify';
 
 /** Options for {@link TokenFactory.createRefreshToken}. */
@@ -157,10 +157,11 @@ export class TokenFactory<User = never> {
       throw new TypeError(`additionalHeaders may not set "alg" or "crit"${config.keys.usesKeyIds ? ', nor "kid" with a key ring' : ''}`);
     }
     const { algorithm, key, kid } = await config.keys.signingKey(identity);
-    const protectedHeader = { alg: algorithm, typ: 'JWT', ...header, ...(kid === undefined ? {} : { kid }) };
-    const signingInput = `${base64url(JSON.stringify(protectedHeader))}.${base64url(JSON.stringify(claims))}`;
-    // Low s only: each ES token has one accepted form (see ecdsa.ts).
-    return `${signingInput}.${toLowS(algorithm, createSignature(algorithm, key, signingInput)).toString('base64url')}`;
+    const token = jwsSign(claims, key, { algorithm, header: { alg: algorithm, typ: 'JWT', ...header, ...(kid === undefined ? {} : { kid }) } });
+    if (!algorithm.startsWith('ES')) return token;
+    // Low s only, so verifiers that insist on one canonical form (see ecdsa.ts) accept our tokens.
+    const signatureAt = token.lastIndexOf('.') + 1;
+    return token.slice(0, signatureAt) + toLowS(algorithm, Buffer.from(token.slice(signatureAt), 'base64url')).toString('base64url');
   }
 }
 
@@ -185,8 +186,4 @@ function freshClaim(fresh: boolean | Duration | Date): boolean | number {
   if (typeof fresh === 'boolean') return fresh;
   if (fresh instanceof Date) return Math.floor(fresh.getTime() / 1000);
   return now() + toSeconds(fresh, 'fresh');
-}
-
-function base64url(text: string): string {
-  return Buffer.from(text).toString('base64url');
 }

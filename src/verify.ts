@@ -1,10 +1,9 @@
+import { JsonWebTokenError, verify as jwsVerify, type Jwt } from 'jsonwebtoken';
 import { now, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
 import type { ResolvedConfig } from './config';
-import { isHighS } from './ecdsa';
+import { isHighS, signatureLength } from './ecdsa';
 import { ExpiredTokenError, InvalidSignatureError, JwtDecodeError } from './errors';
 import { hasDuplicateMembers } from './json';
-import type { Algorithm } from './keys';
-import { isValidSignature } from './signature';
 
 /** Options of {@link verifyToken}. */
 export interface VerifyOptions {
@@ -13,6 +12,8 @@ export interface VerifyOptions {
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
+/** jsonwebtoken's messages for a signature that does not verify, or is empty. */
+const SIGNATURE_REFUSALS = new Set(['invalid signature', 'jwt signature is required']);
 /** The largest NumericDate of a four-digit year (9999-12-31T23:59:59Z); beyond it, likely milliseconds. */
 const MAX_NUMERIC_DATE = 253402300799;
 
@@ -32,37 +33,88 @@ export async function verifyToken(token: string, config: ResolvedConfig, options
 
 /**
  * Size and strict form first (no decoding before that), then the algorithm
- * (from the configured list only, with the configured key only), the signature,
- * and only then the payload and its registered claims, with PyJWT's messages so
- * a token gets the same answer here as from Flask-JWT-Extended. Each accepted
- * token has exactly one accepted string form.
+ * (from the configured list only, with the configured key only), the signature
+ * (jsonwebtoken's, with that key and that algorithm alone), and only then the
+ * payload and its registered claims, with PyJWT's messages so a token gets the
+ * same answer here as from Flask-JWT-Extended. Each accepted token has exactly
+ * one accepted string form.
  */
 async function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyOptions): Promise<DecodedJwt> {
   const segments = token.split('.');
   if (segments.length !== 3) throw new JwtDecodeError(segments.length < 3 ? 'Not enough segments' : 'Too many segments');
-  const [headerBytes, payloadBytes, signature] = segments.map(decodeSegment);
+  for (const segment of segments) assertCanonical(segment);
 
-  const header = parseObject(headerBytes, 'header') as JwtHeader;
+  const headerText = Buffer.from(segments[0], 'base64url').toString('utf8');
+  const header = parseObject(headerText, 'header') as JwtHeader;
   // The payload is read before its signature is checked only for a decodeKeyLoader, which asks for it.
-  const key = await config.keys.verificationKey(header, () => parseObject(payloadBytes, 'payload'));
+  const { algorithm, key } = await config.keys.verificationKey(header, () => parseObject(payloadText(segments[1]), 'payload'));
   // RFC 7515 §4.1.11: extensions we do not understand must make the token invalid.
   if (header.crit !== undefined) throw new JwtDecodeError('Unsupported critical header parameter');
-  if (!config.allowHighS && isHighS(header.alg, signature)) throw new JwtDecodeError('Non-canonical signature (high S)');
-  const signingInput = token.slice(0, segments[0].length + 1 + segments[1].length);
-  if (!isValidSignature(header.alg as Algorithm, key, signingInput, signature)) throw new InvalidSignatureError();
+  const length = signatureLength(algorithm);
+  if (length !== undefined) {
+    const signature = Buffer.from(segments[2], 'base64url');
+    if (signature.length !== length) throw new InvalidSignatureError();
+    if (!config.allowHighS && isHighS(algorithm, signature)) throw new JwtDecodeError('Non-canonical signature (high S)');
+  }
 
-  return { header, claims: checkClaims(parseObject(payloadBytes, 'payload'), config, options) };
+  let verified: Jwt;
+  try {
+    // Expiry and the other claims are ours to check below, in PyJWT's order and with its messages.
+    verified = jwsVerify(token, key, { algorithms: [algorithm], complete: true, ignoreExpiration: true, ignoreNotBefore: true });
+  } catch (error) {
+    throw refusalOf(error, segments[1]);
+  }
+  const payload = verifiedPayload(verified.payload, payloadText(segments[1]));
+  return { header, claims: checkClaims(payload, config, options) };
 }
 
 /**
  * Strict base64url: its alphabet, no padding, and the one canonical encoding
- * (unused trailing bits zero), so no second string decodes to the same bytes.
+ * (a last character whose unused bits are zero), so no second string decodes to
+ * the same bytes. Linear, without decoding.
  */
-function decodeSegment(segment: string): Buffer {
-  if (!SEGMENT.test(segment)) throw new JwtDecodeError('Invalid token encoding');
-  const bytes = Buffer.from(segment, 'base64url');
-  if (bytes.toString('base64url') !== segment) throw new JwtDecodeError('Invalid token encoding');
-  return bytes;
+function assertCanonical(segment: string): void {
+  const unusedBits = [0, -1, 4, 2][segment.length % 4];
+  if (unusedBits < 0 || !SEGMENT.test(segment)) throw new JwtDecodeError('Invalid token encoding');
+  if (unusedBits > 0 && (sextet(segment.charCodeAt(segment.length - 1)) & ((1 << unusedBits) - 1)) !== 0) {
+    throw new JwtDecodeError('Invalid token encoding');
+  }
+}
+
+/** The 6-bit value of a base64url character already known to be in the alphabet. */
+function sextet(code: number): number {
+  if (code >= 97) return code - 71; // a-z: 26-51
+  if (code >= 65) return code - 65; // A-Z: 0-25
+  if (code >= 48) return code + 4; // 0-9: 52-61
+  return code === 45 ? 62 : 63; // - and _
+}
+
+function payloadText(segment: string): string {
+  return Buffer.from(segment, 'base64url').toString('utf8');
+}
+
+/**
+ * Why jsonwebtoken refused a token whose form we already checked: its
+ * signature, or (jsonwebtoken parses a `typ: JWT` payload before it checks the
+ * signature) a payload that is no JSON object.
+ */
+function refusalOf(error: unknown, payloadSegment: string): JwtDecodeError {
+  if (error instanceof JsonWebTokenError && SIGNATURE_REFUSALS.has(error.message)) return new InvalidSignatureError();
+  try {
+    verifiedPayload(JSON.parse(payloadText(payloadSegment)), payloadText(payloadSegment));
+  } catch (refusal) {
+    if (refusal instanceof JwtDecodeError) return refusal;
+    return new JwtDecodeError('Invalid payload string');
+  }
+  return new InvalidSignatureError();
+}
+
+/** The payload jsonwebtoken parsed, if it is a JSON object whose member names each appear once. */
+function verifiedPayload(parsed: unknown, text: string): Record<string, unknown> {
+  if (!isPlainObject(parsed)) throw new JwtDecodeError('Invalid payload string');
+  // JSON.parse keeps the last of duplicate names: {"sub":"a","sub":"admin"} must not become admin.
+  if (hasDuplicateMembers(text)) throw new JwtDecodeError('Duplicate member name in payload');
+  return parsed;
 }
 
 function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, options: VerifyOptions): JwtClaims {
@@ -120,17 +172,15 @@ function numericDate(payload: Record<string, unknown>, claim: string, name: stri
   return value;
 }
 
-/** The header or payload: a JSON object in UTF-8, each member name once. */
-function parseObject(bytes: Buffer, part: 'header' | 'payload'): Record<string, unknown> {
+/** The header (or, for a key loader, the unverified payload): a JSON object, each member name once. */
+function parseObject(text: string, part: 'header' | 'payload'): Record<string, unknown> {
   let value: unknown;
-  const text = bytes.toString('utf8');
   try {
     value = JSON.parse(text);
   } catch {
     throw new JwtDecodeError(`Invalid ${part} string`);
   }
   if (!isPlainObject(value)) throw new JwtDecodeError(`Invalid ${part} string`);
-  // JSON.parse keeps the last of duplicate names: {"sub":"a","sub":"admin"} must not become admin.
   if (hasDuplicateMembers(text)) throw new JwtDecodeError(`Duplicate member name in ${part}`);
   return value;
 }
