@@ -4,7 +4,9 @@
  * machine's drift hits all alike, and ratios come from the same run.
  * BENCH_DURATION (seconds per measurement, default 10), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 50), BENCH_ONLY (comma-separated scenario names),
- * BENCH_OUTPUT (default bench/results.json), BENCH_SOAK (seconds of the memory soak, default 60; 0 skips it).
+ * BENCH_OUTPUT (default bench/results.json), BENCH_SOAK (seconds of the memory soak, default 60; 0 skips it),
+ * BENCH_BASELINE (another build's dist/bench/server.js, e.g. of main in a second checkout: each scenario
+ * also runs on it, interleaved in the same rounds, as "<scenario> [baseline]").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,13 +22,18 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const output = process.env.BENCH_OUTPUT ?? join(__dirname, '..', '..', 'bench', 'results.json');
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
-const names = Object.keys(SCENARIOS).filter((name) => !only || only.includes(name));
+const baseline = process.env.BENCH_BASELINE;
+const BASELINE_SUFFIX = ' [baseline]';
+const names = Object.keys(SCENARIOS).filter((name) => !only || only.includes(name))
+  .flatMap((name) => (baseline ? [name, `${name}${BASELINE_SUFFIX}`] : [name]));
 const soakSeconds = Number(process.env.BENCH_SOAK ?? 60);
 
 interface Sample { requests: number; p50: number; p99: number; errors: number; non2xx: number; cpuMicrosPerRequest: number }
 
 async function startServer(name: string): Promise<{ child: ChildProcess; port: number; token: string }> {
-  const child = spawn(process.execPath, [join(__dirname, 'server.js'), name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const onBaseline = baseline !== undefined && name.endsWith(BASELINE_SUFFIX);
+  const server = onBaseline ? baseline : join(__dirname, 'server.js');
+  const child = spawn(process.execPath, [server, onBaseline ? name.slice(0, -BASELINE_SUFFIX.length) : name], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -50,7 +57,7 @@ async function serverCpu(port: number): Promise<number> {
  * less than throughput.
  */
 async function load(port: number, name: string, token: string, seconds: number): Promise<Sample> {
-  const scenario = SCENARIOS[name];
+  const scenario = SCENARIOS[name.replace(BASELINE_SUFFIX, '')];
   const cpuBefore = await serverCpu(port);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     autocannon({
@@ -119,16 +126,16 @@ async function main(): Promise<void> {
   }
 
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const baseline = median(samples.get('unprotected')?.map((s) => s.requests) ?? [NaN]);
-  const baselineCpu = median(samples.get('unprotected')?.map((s) => s.cpuMicrosPerRequest) ?? [NaN]);
+  const unprotected = median(samples.get('unprotected')?.map((s) => s.requests) ?? [NaN]);
+  const unprotectedCpu = median(samples.get('unprotected')?.map((s) => s.cpuMicrosPerRequest) ?? [NaN]);
   const results = names.map((name) => {
     const list = samples.get(name)!;
     const requests = median(list.map((s) => s.requests));
     const cpu = median(list.map((s) => s.cpuMicrosPerRequest));
     return {
       scenario: name, reqPerSec: Math.round(requests), p50Ms: median(list.map((s) => s.p50)), p99Ms: median(list.map((s) => s.p99)),
-      ratio: Number((requests / baseline).toFixed(2)),
-      cpuMicrosPerRequest: Math.round(cpu), cpuRatio: Number((baselineCpu / cpu).toFixed(2)),
+      ratio: Number((requests / unprotected).toFixed(2)),
+      cpuMicrosPerRequest: Math.round(cpu), cpuRatio: Number((unprotectedCpu / cpu).toFixed(2)),
     };
   });
   const memory = soakSeconds > 0 ? await soak(soakSeconds) : undefined;
