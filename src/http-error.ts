@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { HttpError } from 'routing-controllers';
 import type { JwtError } from './errors';
 
@@ -37,6 +38,22 @@ export class JwtHttpError extends HttpError {
   toJSON(): JwtErrorBody {
     return this.body;
   }
+}
+
+/**
+ * Writes `error` as the whole response — its status, its headers, its JSON body —
+ * the way routing-controllers renders it inside an action. The one rendering for
+ * an error that escapes routing-controllers (plain middleware calling
+ * `verifyJwtInRequest`, a global `@Middleware`): each driver's adapter calls it
+ * from where its framework's last-resort handler would otherwise answer.
+ */
+export function writeErrorResponse(res: ServerResponse, error: JwtHttpError): void {
+  const body = JSON.stringify(error.toJSON());
+  res.statusCode = error.status;
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /**

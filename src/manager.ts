@@ -223,7 +223,9 @@ export class JwtManager<User = never> {
   async toHttpError({ adapter, ctx }: BoundRequest, error: JwtError): Promise<JwtHttpError> {
     const { status, body, headers } = await errorResponse(error, ctx, this.config);
     for (const [name, value] of Object.entries(headers)) adapter.setHeader(ctx, name, value);
-    return new JwtHttpError(error, status, body, headers);
+    const httpError = new JwtHttpError(error, status, body, headers);
+    adapter.prepareErrorResponse?.(ctx, httpError);
+    return httpError;
   }
 }
 

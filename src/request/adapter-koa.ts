@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeErrorResponse } from '../http-error';
 import type { RequestAdapter } from './adapter';
 import { headerValues, nodeRequestHeader } from './node-headers';
 
@@ -12,6 +13,11 @@ export interface KoaContextLike {
   readonly response: { get(field: string): string | string[] | number | undefined };
   readonly status: number;
   set(field: string, value: string | string[]): void;
+  readonly res?: ServerResponse;
+  readonly headerSent?: boolean;
+  readonly writable?: boolean;
+  /** Koa's last-resort error handler, which Koa looks up on the context of each request. */
+  onerror?(error: unknown): void;
 }
 
 /** The Koa adapter: works on Koa's context. */
@@ -23,4 +29,16 @@ export const koaAdapter: RequestAdapter<KoaContextLike> = {
   setHeader: (ctx, name, value) => ctx.set(name, value),
   responseHeader: (ctx, name) => headerValues(ctx.response.get(name)),
   status: (ctx) => ctx.status,
+  prepareErrorResponse(ctx, error) {
+    // Koa answers an error that escapes every middleware with `ctx.onerror`: an
+    // empty text/plain body for ours. This request's handler renders ours as
+    // routing-controllers would, and leaves anything else to the one it had.
+    const fallback = ctx.onerror;
+    const res = ctx.res;
+    if (!fallback || !res) return;
+    ctx.onerror = (escaped: unknown) => {
+      if (escaped !== error || ctx.headerSent || ctx.writable === false) return fallback.call(ctx, escaped);
+      writeErrorResponse(res, error);
+    };
+  },
 };

@@ -1,4 +1,5 @@
 import type { Action } from 'routing-controllers';
+import type { JwtHttpError, writeErrorResponse } from '../http-error';
 import { expressAdapter, type ExpressRequestLike, type ExpressResponseLike } from './adapter-express';
 import { koaAdapter, type KoaContextLike } from './adapter-koa';
 
@@ -25,6 +26,13 @@ export interface RequestAdapter<Context> {
   responseHeader(ctx: Context, name: string): string[];
   /** The response status so far. */
   status(ctx: Context): number;
+  /**
+   * Sees each error response before it is thrown. routing-controllers renders it
+   * when it reaches an action's error handling; a driver whose own last-resort
+   * handler would render it otherwise (Koa: an empty text/plain body) makes it
+   * render the same way there, with {@link writeErrorResponse}.
+   */
+  prepareErrorResponse?(ctx: Context, error: JwtHttpError): void;
 }
 
 /**
