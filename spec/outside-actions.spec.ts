@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import Koa from 'koa';
 import type { Server } from 'node:http';
 import {
-  Controller, Ctx, Get, JsonController, Middleware, UseBefore, useKoaServer, type KoaMiddlewareInterface,
+  Controller, Ctx, Get, getMetadataArgsStorage, JsonController, Middleware, UseBefore, useKoaServer, type KoaMiddlewareInterface,
 } from 'routing-controllers';
 import supertest from 'supertest';
 import { getJwtIdentity, JwtManager, JwtRequired, verifyJwtInRequest, type JwtConfig, type KoaContextLike } from '../src';
@@ -21,11 +21,25 @@ class GuardMiddleware implements KoaMiddlewareInterface {
   }
 }
 
-@Middleware({ type: 'before' })
 class GlobalGuard implements KoaMiddlewareInterface {
   async use(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<unknown> {
     if (ctx.req.url?.startsWith('/global/')) await verifyJwtInRequest(ctx);
     return next();
+  }
+}
+
+/**
+ * Builds a server with `GlobalGuard` as a global `@Middleware`, registered for
+ * this build only: routing-controllers would otherwise run it on every server
+ * of every suite built without a `middlewares` list.
+ */
+function withGlobalGuard<T>(build: () => T): T {
+  Middleware({ type: 'before' })(GlobalGuard);
+  try {
+    return build();
+  } finally {
+    const { middlewares } = getMetadataArgsStorage();
+    middlewares.splice(0, middlewares.length, ...middlewares.filter((entry) => entry.target !== GlobalGuard));
   }
 }
 
@@ -51,13 +65,13 @@ async function serve(config: JwtConfig, defaultErrorHandler = true): Promise<{ j
   const jwt = new JwtManager(config);
   const app = new Koa();
   app.use(async (ctx, next) => (ctx.path.startsWith('/app-use/') ? guard(ctx, next) : next()));
-  useKoaServer(app, {
+  withGlobalGuard(() => useKoaServer(app, {
     controllers: [JsonRoutes, TextRoutes],
     middlewares: [GlobalGuard],
     authorizationChecker: jwt.authorizationChecker,
     currentUserChecker: jwt.currentUserChecker,
     defaultErrorHandler,
-  });
+  }));
   const { server, url }: { server: Server; url: string } = await listen(app);
   return { jwt, request: supertest(url), close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
