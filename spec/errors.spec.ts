@@ -99,16 +99,38 @@ describe('error table', () => forEachDriver((driver) => {
     }
   });
 
-  it('picks the Bearer credential out of a comma-separated field', async () => {
-    const token = await server.jwt.tokens.createAccessToken('alice');
-    await server.request.get('/json/access').set('Authorization', `Basic dGVzdDp0ZXN0, Bearer ${token}`).expect(200);
-  });
+  describe('one credential per request', () => {
+    const bad = { msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" };
 
-  it('refuses two Authorization header lines instead of reading the first', async () => {
-    const token = await server.jwt.tokens.createAccessToken('alice');
-    const res = await getWithRawHeaders(server.url, '/json/access', [['Authorization', `Bearer ${token}`], ['Authorization', 'Bearer other']]);
-    expect(res.status).to.equal(422);
-    expect(JSON.parse(res.body)).to.deep.equal({ msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" });
+    it('refuses a Bearer credential beside another one in the same field, in either order', async () => {
+      const token = await server.jwt.tokens.createAccessToken('alice');
+      for (const value of [`Basic dGVzdDp0ZXN0, Bearer ${token}`, `Bearer ${token}, Basic dGVzdDp0ZXN0`, `Bearer ${token}, Bearer ${token}`, `Digest a=1, Bearer ${token}`]) {
+        await server.request.get('/json/access').set('Authorization', value).expect(422, bad);
+      }
+    });
+
+    it('refuses two Authorization lines, whatever their schemes, instead of reading one', async () => {
+      const token = await server.jwt.tokens.createAccessToken('alice');
+      for (const other of ['Bearer other', 'Basic dGVzdDp0ZXN0', 'Token x']) {
+        for (const lines of [[`Bearer ${token}`, other], [other, `Bearer ${token}`]]) {
+          const res = await getWithRawHeaders(server.url, '/json/access', lines.map((line): [string, string] => ['Authorization', line]));
+          expect(res.status).to.equal(422);
+          expect(JSON.parse(res.body)).to.deep.equal(bad);
+        }
+      }
+    });
+
+    it('ignores whitespace and stray commas around the one credential, as Flask-JWT-Extended', async () => {
+      const token = await server.jwt.tokens.createAccessToken('alice');
+      for (const value of [`Bearer ${token},`, `,Bearer ${token}`, `Bearer \t ${token} ,, `, `Bearer\t${token}`]) {
+        await server.request.get('/json/access').set('Authorization', value).expect(200, { id: 'alice' });
+      }
+    });
+
+    it('without a Bearer credential, several others are still just "no Bearer" (401)', async () => {
+      const res = await server.request.get('/json/access').set('Authorization', 'Digest username="a", realm="b"').expect(401);
+      expect(res.body.msg).to.match(/^Missing 'Bearer' type/);
+    });
   });
 
   it('uses the configured errorMessageKey', async () => {

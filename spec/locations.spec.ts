@@ -7,6 +7,9 @@ import { CurrentIdentity, CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRe
 import { SECRET, startServer, type TestServer } from './helpers';
 
 let current: JwtManager;
+// @koa/multer (routing-controllers' multipart parser) ships no types: the one call used here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const multer = require('@koa/multer') as () => { none(): Koa.Middleware };
 
 @JsonController('/loc')
 class Routes {
@@ -80,14 +83,14 @@ describe('token locations', function () {
       const refresh = await server.jwt.tokens.createRefreshToken('alice');
       await server.request.post('/loc/me').send({ access_token: token }).expect(200, { id: 'alice' });
       await server.request.post('/loc/refresh').send({ refresh_token: refresh }).expect(200, { id: 'alice' });
-      expect((await server.request.post('/loc/refresh').send({ access_token: refresh }).expect(401)).body).to.deep.equal({ msg: 'Missing "refresh_token" key in json data' });
-      expect((await server.request.post('/loc/me').send({}).expect(401)).body).to.deep.equal({ msg: 'Missing "access_token" key in json data' });
-      expect((await server.request.post('/loc/me').type('form').send({ access_token: token }).expect(401)).body).to.deep.equal({ msg: 'Invalid content-type. Must be application/json' });
+      expect((await server.request.post('/loc/refresh').send({ access_token: refresh }).expect(401)).body).to.deep.equal({ msg: 'Missing "refresh_token" key in json data.' });
+      expect((await server.request.post('/loc/me').send({}).expect(401)).body).to.deep.equal({ msg: 'Missing "access_token" key in json data.' });
+      expect((await server.request.post('/loc/me').type('form').send({ access_token: token }).expect(401)).body).to.deep.equal({ msg: 'Invalid content-type. Must be application/json.' });
       expect((await server.request.post('/loc/me').send({ access_token: 42 }).expect(422)).body).to.deep.equal({ msg: 'Bad "access_token" key in json data: expected a string' });
-      expect((await server.request.post('/loc/me').send([token]).expect(401)).body).to.deep.equal({ msg: 'Missing "access_token" key in json data' });
+      expect((await server.request.post('/loc/me').send([token]).expect(401)).body).to.deep.equal({ msg: 'Missing "access_token" key in json data.' });
       const malformed = await server.request.post('/loc/me').set('Content-Type', 'application/json').send('{"access_token":');
       expect(malformed.status).to.be.within(400, 499);
-      expect((await server.request.get('/loc/me').expect(401)).body).to.deep.equal({ msg: 'Invalid content-type. Must be application/json' });
+      expect((await server.request.get('/loc/me').expect(401)).body).to.deep.equal({ msg: 'Invalid content-type. Must be application/json.' });
     });
   });
 
@@ -103,7 +106,7 @@ describe('token locations', function () {
       await server.close();
       server = await serve({ tokenLocation: ['headers', 'cookies', 'query_string', 'json'] });
       expect((await server.request.post('/loc/me').send({}).expect(401)).body).to.deep.equal({
-        msg: 'Missing JWT in headers, cookies, query_string or json (Missing Authorization Header; Missing cookie "access_token_cookie"; Missing "jwt" query parameter; Missing "access_token" key in json data)',
+        msg: 'Missing JWT in headers, cookies, query_string or json (Missing Authorization Header; Missing cookie "access_token_cookie"; Missing "jwt" query parameter; Missing "access_token" key in json data.)',
       });
     });
 
@@ -323,4 +326,124 @@ describe('implicit refresh (cookie sessions)', function () {
     const res = await request.get('/loc/open').set(withCookie(token)).expect(200);
     expect(setCookies(res)).to.deep.equal([]);
   });
+});
+
+/** A nested query parser as koa-qs (or Express's default) installs one: `a[b]=c` is `{ a: { b: 'c' } }`, `a[]=x` an array. */
+function nestedQuery(querystring: string): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
+  for (const pair of querystring.split('&').filter(Boolean)) {
+    const [rawKey, rawValue = ''] = pair.split('=');
+    const key = decodeURIComponent(rawKey);
+    const value = decodeURIComponent(rawValue);
+    const nested = /^([^[]+)\[([^\]]*)\]$/.exec(key);
+    if (!nested) query[key] = key in query ? ([] as unknown[]).concat(query[key], value) : value;
+    else if (nested[2] === '') query[nested[1]] = [...((query[nested[1]] as unknown[]) ?? []), value];
+    else query[nested[1]] = { ...(query[nested[1]] as object), [nested[2]]: value };
+  }
+  return query;
+}
+
+describe('token values that are not a string, and odd bodies', function () {
+  this.timeout(20_000);
+  let server: Server;
+  let request: ReturnType<typeof supertest>;
+  let token: string;
+
+  before(async () => {
+    current = new JwtManager({ secretKey: SECRET, tokenLocation: ['json'] });
+    const app = new Koa();
+    Object.defineProperty(app.request, 'query', { get(this: { querystring: string }) { return nestedQuery(this.querystring); } });
+    useKoaServer(app, { controllers: [Routes], authorizationChecker: current.authorizationChecker, currentUserChecker: current.currentUserChecker });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    request = supertest(server);
+    token = await current.tokens.createAccessToken('alice');
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('a query parameter made an object or an array by a nested parser is a clean 422', async () => {
+    await request.get(`/loc/query-only?jwt=${token}`).expect(200, { id: 'alice' });
+    await request.get('/loc/query-only?jwt[a]=x').expect(422, { msg: 'Bad "jwt" query parameter: expected a string' });
+    await request.get(`/loc/query-only?jwt[a]=${token}`).expect(422, { msg: 'Bad "jwt" query parameter: expected a string' });
+    await request.get(`/loc/query-only?jwt[]=${token}`).expect(422, { msg: 'Bad "jwt" query parameter: give it once' });
+    await request.get(`/loc/query-only?jwt=${token}&jwt=${token}`).expect(422, { msg: 'Bad "jwt" query parameter: give it once' });
+    await request.get('/loc/query-only?jwt=').expect(401, { msg: 'Missing "jwt" query parameter' });
+  });
+
+  it('a JSON value that is not a string: 401 missing where Python finds it false (as Flask-JWT-Extended), else a clean 422', async () => {
+    const missing = { msg: 'Missing "access_token" key in json data.' };
+    for (const value of [false, 0, '', null, [], {}]) {
+      await request.post('/loc/me').send({ access_token: value }).expect(401, missing);
+    }
+    for (const value of [true, 1, -1.5, [token], { token }, ['x']]) {
+      await request.post('/loc/me').send({ access_token: value }).expect(422, { msg: 'Bad "access_token" key in json data: expected a string' });
+    }
+    await request.post('/loc/me').send({ access_token: token }).expect(200, { id: 'alice' });
+  });
+
+  it('JSON media types as Werkzeug tells them: application/json and application/*+json, nothing else', async () => {
+    const body = JSON.stringify({ access_token: token });
+    for (const type of ['application/json', 'application/JSON; charset=utf-8', 'application/vnd.api+json']) {
+      await request.post('/loc/me').set('Content-Type', type).send(body).expect(200, { id: 'alice' });
+    }
+    for (const type of ['application/json-seq', 'application/jsonx', 'text/json', 'application/x-json', 'text/plain', 'json']) {
+      await request.post('/loc/me').set('Content-Type', type).send(body).expect(401, { msg: 'Invalid content-type. Must be application/json.' });
+    }
+  });
+});
+
+describe('bare tokens (headerType: \'\')', () => {
+  let server: TestServer;
+  before(async () => { server = await serve({ headerType: '' }); });
+  after(() => server.close());
+
+  it('reads the token alone, ignoring whitespace and stray commas around it as Flask-JWT-Extended does', async () => {
+    const token = await server.jwt.tokens.createAccessToken('alice');
+    for (const value of [token, `${token},`, `,${token}`, ` ${token} , `]) {
+      await server.request.get('/loc/me').set('Authorization', value).expect(200, { id: 'alice' });
+    }
+    const bad = { msg: "Bad Authorization header. Expected 'Authorization: <JWT>'" };
+    for (const value of [`Bearer ${token}`, `${token}, ${token}`, `${token} x`]) {
+      await server.request.get('/loc/me').set('Authorization', value).expect(422, bad);
+    }
+  });
+});
+
+describe('the CSRF value from a form field (csrfCheckForm)', function () {
+  this.timeout(20_000);
+  let server: Server;
+  let request: ReturnType<typeof supertest>;
+  let token: string;
+  let csrf: string;
+
+  before(async () => {
+    current = new JwtManager({ secretKey: SECRET, tokenLocation: ['cookies'], csrfCheckForm: true });
+    const app = new Koa();
+    // The app's multipart parser, ahead of the routes (fields only).
+    app.use(multer().none());
+    useKoaServer(app, { controllers: [Routes], authorizationChecker: current.authorizationChecker, currentUserChecker: current.currentUserChecker });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    request = supertest(server);
+    token = await current.tokens.createAccessToken('alice');
+    csrf = await csrfOf(current, token);
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('is read from urlencoded and multipart/form-data bodies', async () => {
+    await request.post('/loc/me').set(cookie({ access_token_cookie: token })).type('form').send({ csrf_token: csrf }).expect(200, { id: 'alice' });
+    await request.post('/loc/me').set(cookie({ access_token_cookie: token })).field('csrf_token', csrf).expect(200, { id: 'alice' });
+    await request.post('/loc/me').set(cookie({ access_token_cookie: token })).field('csrf_token', 'forged').expect(401, { msg: 'CSRF double submit tokens do not match' });
+  });
+
+  it('is never read from a JSON body, which no form can send', async () => {
+    await request.post('/loc/me').set(cookie({ access_token_cookie: token })).send({ csrf_token: csrf }).expect(401, { msg: 'Missing CSRF token' });
+    await request.post('/loc/me').set(cookie({ access_token_cookie: token })).set('Content-Type', 'application/vnd.api+json').send(JSON.stringify({ csrf_token: csrf })).expect(401, { msg: 'Missing CSRF token' });
+  });
+
+  it('a field that is not one string is no CSRF value', async () => {
+    await request.post('/loc/me').set(cookie({ access_token_cookie: token })).type('form').send(`csrf_token=${csrf}&csrf_token=${csrf}`).expect(401, { msg: 'Missing CSRF token' });
+    await request.post('/loc/me').set(cookie({ access_token_cookie: token })).type('form').send(`csrf_token[a]=${csrf}`).expect(401, { msg: 'Missing CSRF token' });
+  });
+
 });

@@ -70,6 +70,24 @@ function setCookie<C>(adapter: RequestAdapter<C>, ctx: C, name: string, value: s
   adapter.setHeader(ctx, 'Set-Cookie', [...others, parts.join('; ')]);
 }
 
+/** The longest `Cookie` header read, in characters; a longer one is refused unread. */
+export const MAX_COOKIE_HEADER_LENGTH = 65_536;
+
+/**
+ * The first cookie of that name in a `Cookie` header (RFC 6265 §5.4), unquoted:
+ * one pass over the header, no regular expression.
+ */
+export function requestCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const pair of header.split(';')) {
+    const separator = pair.indexOf('=');
+    if (separator < 0 || pair.slice(0, separator).trim() !== name) continue;
+    const value = pair.slice(separator + 1).trim();
+    return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  }
+  return undefined;
+}
+
 /** Whether a Set-Cookie line is about the cookie `name`. */
 function setsCookie(line: string, name: string): boolean {
   return line.startsWith(`${name}=`);

@@ -11,6 +11,9 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = {
   y: 31557600, year: 31557600, years: 31557600,
 };
 
+/** The longest duration string read ('1.5 hours' and the like are short); a longer one is refused unread. */
+const MAX_DURATION_LENGTH = 32;
+// Anchored, and no quantified group can match the same characters two ways: linear time.
 const DURATION = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i;
 
 /**
@@ -27,15 +30,21 @@ export function toMilliseconds(duration: Duration, what: string): number {
   if (typeof duration === 'number') {
     seconds = duration;
   } else {
-    const match = typeof duration === 'string' ? DURATION.exec(duration.trim()) : null;
+    const match = typeof duration === 'string' && duration.length <= MAX_DURATION_LENGTH ? DURATION.exec(duration.trim()) : null;
     const unit = match ? UNIT_SECONDS[match[2].toLowerCase() || 's'] : undefined;
     if (!match || unit === undefined) {
-      throw new TypeError(`${what}: "${String(duration)}" is not a duration; use seconds or a string such as '15m', '12h', '30d'`);
+      throw new TypeError(`${what}: ${quoted(duration)} is not a duration; use seconds or a string such as '15m', '12h', '30d'`);
     }
     seconds = Number(match[1]) * unit;
   }
   if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new TypeError(`${what}: a duration must be a finite number of seconds >= 0, got ${String(duration)}`);
+    throw new TypeError(`${what}: a duration must be a finite number of seconds >= 0, got ${quoted(duration)}`);
   }
   return Math.round(seconds * 1000);
+}
+
+/** The rejected value for an error message: never more than a few characters of it (it may come from a request). */
+function quoted(value: unknown): string {
+  const text = typeof value === 'string' ? value : String(value);
+  return JSON.stringify(text.length > MAX_DURATION_LENGTH ? `${text.slice(0, MAX_DURATION_LENGTH)}…` : text);
 }

@@ -1,6 +1,8 @@
 import type { CookieNames, ResolvedConfig, TokenLocation } from '../config';
 import { CsrfError, InvalidHeaderError, NoAuthorizationError } from '../errors';
+import { MAX_COOKIE_HEADER_LENGTH, requestCookie } from '../cookies';
 import type { RequestAdapter } from './adapter';
+import { isFormMediaType, isJsonMediaType, listElements, mediaType, words } from './fields';
 
 /** A token found in a request, where, and the CSRF value sent with it (cookies on unsafe methods). */
 export interface LocatedToken {
@@ -51,51 +53,64 @@ export function locateToken<C>(
   throw new NoAuthorizationError(`Missing JWT in ${places} (${missing.map((e) => e.message).join('; ')})`);
 }
 
+/** Room for the scheme and whitespace around a token in its header; a longer header is refused unread. */
+const HEADER_SLACK = 1024;
+
 /**
- * `Authorization: Bearer <JWT>`, as Flask-JWT-Extended reads it: the field may
- * hold several comma-separated credentials; exactly one must use our scheme
- * (matched case-insensitively, RFC 7235) and carry exactly one token.
+ * `Authorization: Bearer <JWT>`, as Flask-JWT-Extended reads it — whitespace
+ * and stray commas around the value ignored, the scheme matched
+ * case-insensitively (RFC 7235) — except that the field must hold one
+ * credential: a Bearer credential beside another one (a second field line, a
+ * `Basic` credential) is refused rather than picked out. Linear in the
+ * header's length, which is capped before any parsing.
  */
 function readHeader<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfig): Found {
   const { headerName, headerType } = config;
-  const value = adapter.header(ctx, headerName)?.trim();
-  if (!value) return new NoAuthorizationError(`Missing ${headerName} Header`);
+  const value = adapter.header(ctx, headerName);
   const expected = headerType ? `${headerType} <JWT>` : '<JWT>';
   const badHeader = () => new InvalidHeaderError(`Bad ${headerName} header. Expected '${headerName}: ${expected}'`);
-  if (!headerType) {
-    const parts = value.split(/\s+/);
+  const missing = () => new NoAuthorizationError(`Missing ${headerName} Header`);
+  if (value === undefined) return missing();
+  if (value.length > config.maxTokenLength + headerType.length + HEADER_SLACK) throw badHeader();
+  const scheme = headerType.toLowerCase();
+  // The usual case, `Bearer <JWT>` and nothing else, without splitting.
+  if (scheme && value[scheme.length] === ' ' && value.slice(0, scheme.length).toLowerCase() === scheme) {
+    const token = value.slice(scheme.length + 1);
+    if (token && !/[\s\x1c-\x1f\x85,]/.test(token)) return { token };
+  }
+  const credentials = listElements(value);
+  if (credentials.length === 0) return missing();
+  if (!scheme) {
+    const parts = credentials.length === 1 ? words(credentials[0]) : [];
     if (parts.length !== 1) throw badHeader();
     return { token: parts[0] };
   }
-  const scheme = headerType.toLowerCase();
-  // The usual case, `Bearer <JWT>` and nothing else, without splitting.
-  const token = value.slice(scheme.length + 1);
-  if (value[scheme.length] === ' ' && value.slice(0, scheme.length).toLowerCase() === scheme && !/[\s,]/.test(token) && token) {
-    return { token };
-  }
-  const credentials = value.split(/\s*,\s*/).filter((credential) => credential.split(/\s+/, 1)[0].toLowerCase() === scheme);
-  if (credentials.length === 0) {
+  const ours = credentials.filter((credential) => words(credential)[0].toLowerCase() === scheme);
+  if (ours.length === 0) {
     return new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected '${headerName}: ${expected}'`);
   }
-  if (credentials.length > 1) throw badHeader();
-  const parts = credentials[0].split(/\s+/);
+  if (credentials.length !== 1) throw badHeader();
+  const parts = words(ours[0]);
   if (parts.length !== 2) throw badHeader();
   return { token: parts[1] };
 }
 
 /**
  * The token's cookie. On the CSRF methods, the double-submit value must come
- * along in the CSRF header (or form field): it is matched against the token's
- * `csrf` claim once the token is verified.
+ * along in the CSRF header (or, with `csrfCheckForm`, a form field of an
+ * urlencoded or multipart body — never a JSON key): it is matched against the
+ * token's `csrf` claim once the token is verified.
  */
 function readCookie<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfig, refresh: boolean): Found {
   const { cookies } = config;
   const names: CookieNames = refresh ? cookies.refresh : cookies.access;
-  const token = cookieValue(adapter.header(ctx, 'cookie'), names.cookie);
+  const header = adapter.header(ctx, 'cookie');
+  if (header !== undefined && header.length > MAX_COOKIE_HEADER_LENGTH) throw new InvalidHeaderError('Cookie header too large');
+  const token = requestCookie(header, names.cookie);
   if (!token) return new NoAuthorizationError(`Missing cookie "${names.cookie}"`);
   if (!cookies.csrfProtect || !cookies.csrfMethods.includes(adapter.method(ctx))) return { token };
   let csrf = adapter.header(ctx, names.csrfHeader);
-  if (!csrf && cookies.csrfCheckForm) {
+  if (!csrf && cookies.csrfCheckForm && isFormMediaType(mediaType(adapter.header(ctx, 'content-type')))) {
     const field = bodyField(adapter.body(ctx), names.csrfField);
     if (typeof field === 'string') csrf = field;
   }
@@ -103,39 +118,41 @@ function readCookie<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfi
   return { token, csrf };
 }
 
+/** `?jwt=<JWT>`: once, and a string (a nested query parser can make it an object). */
 function readQueryString<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfig): Found {
   const name = config.queryStringName;
-  const value = adapter.query(ctx, name);
+  const value: unknown = adapter.query(ctx, name);
   if (Array.isArray(value)) throw new InvalidHeaderError(`Bad "${name}" query parameter: give it once`);
-  if (!value) return new NoAuthorizationError(`Missing "${name}" query parameter`);
+  if (value === undefined || value === '') return new NoAuthorizationError(`Missing "${name}" query parameter`);
+  if (typeof value !== 'string') throw new InvalidHeaderError(`Bad "${name}" query parameter: expected a string`);
   return { token: value };
 }
 
+/**
+ * The JSON body's key, as Flask-JWT-Extended reads it: only from a JSON media
+ * type (`application/json`, `application/…+json`), and a value Python finds
+ * false (`null`, `false`, `0`, `""`, `[]`, `{}`) is no token. Any other
+ * value that is not a string is malformed.
+ */
 function readJson<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfig, refresh: boolean): Found {
   const key = refresh ? config.refreshJsonKey : config.jsonKey;
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(adapter.header(ctx, 'content-type') ?? '')) {
-    return new NoAuthorizationError('Invalid content-type. Must be application/json');
+  if (!isJsonMediaType(mediaType(adapter.header(ctx, 'content-type')))) {
+    return new NoAuthorizationError('Invalid content-type. Must be application/json.');
   }
   const value = bodyField(adapter.body(ctx), key);
-  if (value === undefined || value === null || value === '') return new NoAuthorizationError(`Missing "${key}" key in json data`);
+  if (isPythonFalse(value)) return new NoAuthorizationError(`Missing "${key}" key in json data.`);
   if (typeof value !== 'string') throw new InvalidHeaderError(`Bad "${key}" key in json data: expected a string`);
   return { token: value };
+}
+
+function isPythonFalse(value: unknown): boolean {
+  if (value === undefined || value === null || value === false || value === 0 || value === '') return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.keys(value as object).length === 0;
 }
 
 function bodyField(body: unknown, key: string): unknown {
   return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.hasOwn(body, key)
     ? (body as Record<string, unknown>)[key]
     : undefined;
-}
-
-/** The first cookie of that name in a `Cookie` header (RFC 6265 §5.4), unquoted. */
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const pair of header.split(';')) {
-    const separator = pair.indexOf('=');
-    if (separator < 0 || pair.slice(0, separator).trim() !== name) continue;
-    const value = pair.slice(separator + 1).trim();
-    return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
-  }
-  return undefined;
 }

@@ -1,0 +1,134 @@
+import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { Get, JsonController, useKoaServer } from 'routing-controllers';
+import { CurrentIdentity, JwtManager, JwtRequired } from '../../src';
+import { getWithRawHeaders, SECRET } from '../helpers';
+
+@JsonController('/linear')
+class LinearRoutes {
+  @Get('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
+}
+
+/**
+ * The work of parsing untrusted input must grow linearly with its length.
+ * Wall-clock thresholds would fail on a busy machine, so this compares the
+ * process's own CPU time for a crafted input against an ordinary input of the
+ * same length, at two lengths: quadratic parsing makes the crafted one cost
+ * hundreds of times more, and the gap grows with the length; linear parsing
+ * keeps both within a small factor of each other at every length.
+ */
+describe('parsing cost is linear in the input\'s length', function () {
+  this.timeout(120_000);
+  let server: Server;
+  let url: string;
+
+  before(async () => {
+    const jwt = new JwtManager({ secretKey: SECRET, tokenLocation: ['headers', 'cookies'] });
+    const app = new Koa();
+    useKoaServer(app, { controllers: [LinearRoutes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker });
+    // Room for headers far beyond node's 16 KiB default, so the library's own caps are what answers.
+    server = createServer({ maxHeaderSize: 1 << 20 }, app.callback()).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  /** CPU microseconds (user + system, this process: client and server) for `rounds` requests with these headers. */
+  async function cost(headers: Array<[string, string]>, rounds: number): Promise<number> {
+    const start = process.cpuUsage();
+    for (let i = 0; i < rounds; i++) {
+      const res = await getWithRawHeaders(url, '/linear/me', headers);
+      expect(res.status, res.body).to.be.within(400, 499);
+    }
+    const used = process.cpuUsage(start);
+    return used.user + used.system;
+  }
+
+  /** The cheapest of several interleaved measurements of each input: noise only ever adds. */
+  async function costs(inputs: Array<Array<[string, string]>>, rounds = 10, repeats = 5): Promise<number[]> {
+    const best = inputs.map(() => Infinity);
+    for (let r = 0; r < repeats; r++) {
+      for (const [i, headers] of inputs.entries()) best[i] = Math.min(best[i], await cost(headers, rounds));
+    }
+    return best;
+  }
+
+  const crafted: Record<string, (n: number) => string> = {
+    'Bearer + spaces': (n) => `Bearer${' '.repeat(n)}x`,
+    'Bearer + tabs': (n) => `Bearer${'\t'.repeat(n)}x`,
+    'spaces and commas': (n) => `Bearer x${' ,'.repeat(n / 2)}`,
+    'commas and spaces, then Bearer': (n) => `${', '.repeat(n / 2)}Bearer x`,
+    'Basic + spaces + comma': (n) => `Basic${' '.repeat(n)},Bearer`,
+    'many short credentials': (n) => 'a b,'.repeat(n / 4),
+  };
+
+  /** Crafted against ordinary values of the same length, at each length: the ratios of their costs. */
+  async function ratios(field: string, make: (n: number) => string, ordinary: (length: number) => string, lengths: number[]): Promise<number[]> {
+    const found: number[] = [];
+    for (const n of lengths) {
+      const value = make(n);
+      const [slow, normal] = await costs([[[field, value]], [[field, ordinary(value.length)]]]);
+      found.push(slow / normal);
+    }
+    return found;
+  }
+
+  for (const [name, make] of Object.entries(crafted)) {
+    it(`Authorization: ${name}`, async () => {
+      const found = await ratios('Authorization', make, (length) => `Bearer ${'a'.repeat(length - 7)}`, [2_000, 8_000]);
+      // Quadratic parsing costs 30× and more at 8,000 characters, growing with the length; linear, about 1×.
+      expect(found.every((ratio) => ratio < 5), `cost ratios ${found.map((r) => r.toFixed(2)).join(', ')}`).to.equal(true);
+    });
+  }
+
+  it('Authorization beyond the length cap is refused unread', async () => {
+    const found = await ratios('Authorization', (n) => `Bearer${' '.repeat(n)}x`, (length) => `Bearer ${'a'.repeat(length - 7)}`, [40_000]);
+    expect(found[0], `cost ratio ${found[0].toFixed(2)}`).to.be.below(5);
+    const res = await getWithRawHeaders(url, '/linear/me', [['Authorization', `Bearer${' '.repeat(40_000)}x`]]);
+    expect(JSON.parse(res.body)).to.deep.equal({ msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" });
+  });
+
+  const craftedCookies: Record<string, (n: number) => string> = {
+    'separators': (n) => ' ;'.repeat(n / 2),
+    'equals signs': (n) => `access_token_cookie${'='.repeat(n)}`,
+    'spaces around the name': (n) => `${' '.repeat(n)}access_token_cookie ${' '.repeat(n)}= x`,
+    'many cookies': (n) => 'a=b; '.repeat(n / 5),
+    'quotes': (n) => `access_token_cookie="${'"'.repeat(n)}`,
+  };
+
+  for (const [name, make] of Object.entries(craftedCookies)) {
+    it(`Cookie: ${name}`, async () => {
+      const found = await ratios('Cookie', make, (length) => `access_token_cookie=${'a'.repeat(length - 20)}`, [2_000, 30_000]);
+      expect(found.every((ratio) => ratio < 5), `cost ratios ${found.map((r) => r.toFixed(2)).join(', ')}`).to.equal(true);
+    });
+  }
+
+  it('an oversized Cookie header is refused unread', async () => {
+    const res = await getWithRawHeaders(url, '/linear/me', [['Cookie', `access_token_cookie=x; pad=${'x'.repeat(70_000)}`]]);
+    expect(res.status).to.equal(422);
+    expect(JSON.parse(res.body)).to.deep.equal({ msg: 'Cookie header too large' });
+  });
+
+  it('durations (expiresIn, fresh): a long string is refused unread, and the error quotes only its start', async () => {
+    const jwt = new JwtManager({ secretKey: SECRET });
+    const crafted = [`1${' '.repeat(1_000_000)}!`, `${'1'.repeat(1_000_000)}x`, `1.${'1'.repeat(1_000_000)}.`];
+    for (const duration of crafted) {
+      for (const options of [{ expiresIn: duration }, { fresh: duration }]) {
+        const error = await jwt.tokens.createAccessToken('alice', options).then(() => undefined, (e: unknown) => e);
+        expect(error).to.be.instanceOf(TypeError);
+        expect((error as TypeError).message.length).to.be.below(200);
+      }
+    }
+    const timed = (duration: string) => {
+      const start = process.cpuUsage();
+      for (let i = 0; i < 20; i++) jwt.tokens.createAccessToken('alice', { expiresIn: duration }).catch(() => undefined);
+      const used = process.cpuUsage(start);
+      return used.user + used.system;
+    };
+    let best = [Infinity, Infinity];
+    for (let r = 0; r < 5; r++) best = [Math.min(best[0], timed(crafted[0])), Math.min(best[1], timed('x'.repeat(crafted[0].length)))];
+    expect(best[0] / best[1]).to.be.below(5);
+  });
+});
