@@ -98,12 +98,14 @@ export function accessClaims(sub = 'alice', overrides: Record<string, unknown> =
 
 /**
  * A GET with a raw header list, so a header can appear twice (supertest merges
- * them). Node adds no Host of its own to a raw list, so it goes first.
+ * them). Node adds no Host of its own to a raw list, so it goes first. Each on
+ * a connection of its own: routing-controllers' Express driver closes the
+ * connection after an authorization error, which a reused one would meet.
  */
 export function getWithRawHeaders(base: string, path: string, headers: Array<[string, string]>): Promise<{ status: number; body: string }> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, headers: [['Host', url.host], ...headers].flat() }, (res) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, agent: false, headers: [['Host', url.host], ...headers].flat() }, (res) => {
       let body = '';
       res.on('data', (chunk) => { body += chunk; }).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });

@@ -84,9 +84,9 @@ describe('parsing cost is linear in the input\'s length', function () {
   }
 
   it('Authorization beyond the length cap is refused unread', async () => {
-    const found = await ratios('Authorization', (n) => `Bearer${' '.repeat(n)}x`, (length) => `Bearer ${'a'.repeat(length - 7)}`, [40_000]);
+    const found = await ratios('Authorization', (n) => `Bearer${' '.repeat(n)}x`, (length) => `Bearer ${'a'.repeat(length - 7)}`, [100_000]);
     expect(found[0], `cost ratio ${found[0].toFixed(2)}`).to.be.below(5);
-    const res = await getWithRawHeaders(url, '/linear/me', [['Authorization', `Bearer${' '.repeat(40_000)}x`]]);
+    const res = await getWithRawHeaders(url, '/linear/me', [['Authorization', `Bearer${' '.repeat(100_000)}x`]]);
     expect(JSON.parse(res.body)).to.deep.equal({ msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" });
   });
 

@@ -53,8 +53,8 @@ export function locateToken<C>(
   throw new NoAuthorizationError(`Missing JWT in ${places} (${missing.map((e) => e.message).join('; ')})`);
 }
 
-/** Room for the scheme and whitespace around a token in its header; a longer header is refused unread. */
-const HEADER_SLACK = 1024;
+/** The longest `Authorization` header read, in characters (a token is at most `maxTokenLength`); a longer one is refused unread. */
+const MAX_HEADER_LENGTH = 65_536;
 
 /**
  * `Authorization: Bearer <JWT>`, as Flask-JWT-Extended reads it — whitespace
@@ -71,7 +71,7 @@ function readHeader<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfi
   const badHeader = () => new InvalidHeaderError(`Bad ${headerName} header. Expected '${headerName}: ${expected}'`);
   const missing = () => new NoAuthorizationError(`Missing ${headerName} Header`);
   if (value === undefined) return missing();
-  if (value.length > config.maxTokenLength + headerType.length + HEADER_SLACK) throw badHeader();
+  if (value.length > MAX_HEADER_LENGTH) throw badHeader();
   const scheme = headerType.toLowerCase();
   // The usual case, `Bearer <JWT>` and nothing else, without splitting.
   if (scheme && value[scheme.length] === ' ' && value.slice(0, scheme.length).toLowerCase() === scheme) {
