@@ -6,28 +6,31 @@ import type { JwtError } from './errors';
 export type JwtErrorBody = Record<string, unknown>;
 
 /**
- * A {@link JwtError} as routing-controllers and Koa render it.
+ * An error response with a JSON body, rendered the same on JSON and plain
+ * controllers and on every driver: the library's own failures
+ * ({@link JwtHttpError}) and the app's, made with `jwt.httpError(status, message)`
+ * so they answer in the library's shape, e.g. 401 `{ "msg": "Bad username or password" }`.
  *
  * routing-controllers renders errors as `toJSON()` on JSON controllers but as
  * `message` (or `stack` in development) on plain ones. This error has neither a
  * message nor a stack, so both kinds of controller fall through to serialising
  * the error itself, i.e. `toJSON()`: the same JSON body everywhere, never a
  * stack. `status`, `expose` and `headers` serve Koa's own error handler.
- * The original failure is `cause`.
  */
-export class JwtHttpError extends HttpError {
-  override readonly name = 'JwtHttpError';
+export class JsonHttpError extends HttpError {
+  override readonly name: string = 'JsonHttpError';
   /** Koa's name for the HTTP status. */
   readonly status: number;
   /** Tells Koa the status is meant for the client. */
   readonly expose = true;
 
+  /** `status` is a 4xx or 5xx code; `body` is the JSON body, e.g. `{ msg: 'Bad username or password' }`. */
   constructor(
-    override readonly cause: JwtError,
     status: number,
     private readonly body: JwtErrorBody,
-    readonly headers: Readonly<Record<string, string>>,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new TypeError(`An error response needs a 4xx or 5xx status, got ${status}`);
     super(status);
     // HttpError pins the prototype to its own; restore ours.
     Object.setPrototypeOf(this, new.target.prototype);
@@ -40,6 +43,20 @@ export class JwtHttpError extends HttpError {
   }
 }
 
+/** A {@link JwtError} as routing-controllers and Koa render it; the original failure is `cause`. */
+export class JwtHttpError extends JsonHttpError {
+  override readonly name = 'JwtHttpError';
+
+  constructor(
+    override readonly cause: JwtError,
+    status: number,
+    body: JwtErrorBody,
+    headers: Readonly<Record<string, string>>,
+  ) {
+    super(status, body, headers);
+  }
+}
+
 /**
  * Writes `error` as the whole response — its status, its headers, its JSON body —
  * the way routing-controllers renders it inside an action. The one rendering for
@@ -47,7 +64,7 @@ export class JwtHttpError extends HttpError {
  * `verifyJwtInRequest`, a global `@Middleware`): each driver's adapter calls it
  * from where its framework's last-resort handler would otherwise answer.
  */
-export function writeErrorResponse(res: ServerResponse, error: JwtHttpError): void {
+export function writeErrorResponse(res: ServerResponse, error: JsonHttpError): void {
   const body = JSON.stringify(error.toJSON());
   res.statusCode = error.status;
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);

@@ -29,5 +29,5 @@ export {
   ClaimsVerificationError, ClaimsValidationError, RevokedTokenError, RefreshTokenReuseError, ConcurrentRefreshError,
   StoreUnavailableError, CsrfError,
 } from './errors';
-export { CorsPreflightResponse, JwtHttpError } from './http-error';
+export { CorsPreflightResponse, JsonHttpError, JwtHttpError } from './http-error';
 export type { JwtErrorBody } from './http-error';

@@ -5,7 +5,7 @@ import { toSeconds, type Duration } from './duration';
 import { resolveConfig, type Identity, type JwtConfig, type ResolvedConfig } from './config';
 import { JwtError } from './errors';
 import { verifyRequest } from './guard';
-import { JwtHttpError } from './http-error';
+import { JsonHttpError, JwtHttpError } from './http-error';
 import type { JsonWebKeySet } from './keys';
 import { beforeResponseEnds, expressAdapter } from './request/adapter-express';
 import {
@@ -90,6 +90,16 @@ export class JwtManager<User = never> {
       : await this.tokens.createAccessToken(identity, tokenOptions);
     const { headerName, headerType } = this.config;
     return { [headerName]: headerType ? `${headerType} ${token}` : token };
+  }
+
+  /**
+   * An error response in the library's shape for the app's own failures:
+   * `throw jwt.httpError(401, 'Bad username or password')` answers 401
+   * `{ "msg": "Bad username or password" }` (under the configured
+   * `errorMessageKey`) from any action, JSON or plain controller, on every driver.
+   */
+  httpError(status: number, message: string): JsonHttpError {
+    return new JsonHttpError(status, { [this.config.errorMessageKey]: message });
   }
 
   /**
