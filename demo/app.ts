@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { createKoaServer, useContainer } from 'routing-controllers';
+import { STATUS_CODES } from 'node:http';
+import Koa from 'koa';
+import { useContainer, useKoaServer } from 'routing-controllers';
 import { Container } from 'typedi';
-import type Koa from 'koa';
-import { JwtManager, type JwtConfig } from '../src';
+import { JsonHttpError, JwtManager, type JwtConfig } from '../src';
 import { AccountController, AuthController, CookieAuthController, KeysController, PageController } from './controllers';
 import { UserStore } from './users';
 
@@ -21,12 +22,33 @@ export async function createDemoApp(config: JwtConfig): Promise<Koa> {
   jwt.provideTo(Container);
   Container.set(UserStore, users);
 
-  return createKoaServer({
+  const app = new Koa();
+  app.use(clientErrorsAsJson(jwt));
+  return useKoaServer(app, {
     controllers: [AuthController, AccountController, CookieAuthController, KeysController, PageController],
     authorizationChecker: jwt.authorizationChecker,
     currentUserChecker: jwt.currentUserChecker,
     development: false,
     // Validation errors must not echo the submitted body: it holds the password.
     validation: { validationError: { target: false, value: false } },
-  }) as Koa;
+  });
+}
+
+/**
+ * Client errors raised before any action runs — a malformed JSON body, which the
+ * body parser refuses — answer in the API's shape, `{ "msg": ... }`, instead of
+ * Koa's text/plain. Never the parser's own message: it may quote the body.
+ */
+function clientErrorsAsJson(jwt: JwtManager): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const status = (error as { status?: unknown }).status;
+      if (error instanceof JsonHttpError || typeof status !== 'number' || status < 400 || status > 499) throw error;
+      const answer = jwt.httpError(status, error instanceof SyntaxError ? 'Malformed JSON body' : STATUS_CODES[status] ?? 'Bad Request');
+      ctx.status = answer.status;
+      ctx.body = answer.toJSON();
+    }
+  };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Body, BodyParam, ContentType, Controller, Ctx, Get, HttpCode, JsonController, Post, UnauthorizedError } from 'routing-controllers';
+import { Body, BodyParam, ContentType, Controller, Ctx, Get, HttpCode, JsonController, Post } from 'routing-controllers';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { Service } from 'typedi';
 import {
@@ -70,7 +70,7 @@ export class AuthController {
   }
 
   private async checkPassword(body: LoginDto): Promise<void> {
-    if (!(await this.users.verify(body.username, body.password))) throw new UnauthorizedError('Bad username or password');
+    if (!(await this.users.verify(body.username, body.password))) throw this.jwt.httpError(401, 'Bad username or password');
   }
 }
 
@@ -134,7 +134,7 @@ export class CookieAuthController {
   @Post('/login')
   @HttpCode(200)
   async login(@Body() body: LoginDto, @Ctx() ctx: KoaContextLike) {
-    if (!(await this.users.verify(body.username, body.password))) throw new UnauthorizedError('Bad username or password');
+    if (!(await this.users.verify(body.username, body.password))) throw this.jwt.httpError(401, 'Bad username or password');
     const { accessToken, refreshToken } = await this.jwt.tokens.createTokenPair(body.username, { fresh: true });
     await this.jwt.setAccessCookies(ctx, accessToken);
     await this.jwt.setRefreshCookies(ctx, refreshToken);

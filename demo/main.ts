@@ -14,8 +14,10 @@ function keyConfig(): JwtConfig {
   if (algorithm.startsWith('HS')) {
     if (process.env.JWT_SECRET_KEY) return { algorithm, secretKey: process.env.JWT_SECRET_KEY };
     warn('JWT_SECRET_KEY');
-    console.warn('         Set it to a random value of at least 64 bytes (openssl rand -base64 64) to keep tokens across restarts.');
-    return { algorithm, secretKey: randomBytes(64).toString('base64url') };
+    // RFC 7518 §3.2, as JwtManager enforces it: at least the hash's size.
+    const bytes = Number(algorithm.slice(2)) / 8;
+    console.warn(`         Set it to a random value of at least ${bytes} bytes for ${algorithm} (openssl rand -base64 ${bytes}) to keep tokens across restarts.`);
+    return { algorithm, secretKey: randomBytes(bytes).toString('base64url') };
   }
   let privateKey = process.env.JWT_PRIVATE_KEY;
   if (!privateKey) {
@@ -40,8 +42,16 @@ async function revocationConfig(): Promise<JwtConfig> {
   return { ...config, revocationStore: new RedisRevocationStore(redis) };
 }
 
+/** The JWKS line of the start-up message: an HMAC secret is never published, so with one the set is empty, and the line says why. */
+function jwksHint(url: string, hmac: boolean): string {
+  if (!hmac) return `curl -s ${url}/.well-known/jwks.json   # the public key other services verify tokens with`;
+  return `# ${url}/.well-known/jwks.json publishes public keys: an HMAC secret has none, so it answers {"keys":[]}.
+  # JWT_ALGORITHM=ES256 npm start signs with a key pair and publishes its public key there.`;
+}
+
 async function main(): Promise<void> {
-  const app = await createDemoApp({ ...keyConfig(), ...(await revocationConfig()) });
+  const keys = keyConfig();
+  const app = await createDemoApp({ ...keys, ...(await revocationConfig()) });
   const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}`;
@@ -54,7 +64,7 @@ Try it (user "test", password "test"):
   curl -s -X POST ${url}/change-password -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"newPassword":"a-longer-one"}'
   curl -s ${url}/optional
   curl -s -X POST ${url}/logout -H "Authorization: Bearer $TOKEN"
-  curl -s ${url}/.well-known/jwks.json
+  ${jwksHint(url, keys.secretKey !== undefined)}
 Or open ${url}/ in a browser for the cookie session (login, a POST with the CSRF header, logout).`);
   });
 }

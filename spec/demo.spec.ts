@@ -8,7 +8,7 @@ import { JwtManager } from '../src';
 import { SECRET } from './helpers';
 
 /** Starts the demo exactly as `npm start` does, on an ephemeral port; resolves once it prints its URL. */
-async function startDemo(env: Record<string, string>): Promise<{ url: string; stderr: () => string; child: ChildProcess }> {
+async function startDemo(env: Record<string, string>): Promise<{ url: string; stdout: () => string; stderr: () => string; child: ChildProcess }> {
   const { JWT_SECRET_KEY: _secret, JWT_ALGORITHM: _alg, JWT_PRIVATE_KEY: _key, ...inherited } = process.env;
   const child = spawn(process.execPath, [join(__dirname, '..', 'demo', 'main.js')], {
     env: { ...inherited, PORT: '0', ...env },
@@ -26,7 +26,7 @@ async function startDemo(env: Record<string, string>): Promise<{ url: string; st
     child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
   });
   expect(stdout).to.contain(`curl -s -X POST ${url}/login`);
-  return { url, stderr: () => stderr, child };
+  return { url, stdout: () => stdout, stderr: () => stderr, child };
 }
 
 describe('demo API, end to end', function () {
@@ -43,8 +43,27 @@ describe('demo API, end to end', function () {
     await once(demo.child, 'exit');
   });
 
-  it('warns that it generated a secret', () => {
+  it('warns that it generated a secret, asking for as many bytes as the README (32 for HS256)', () => {
     expect(demo.stderr()).to.match(/WARNING: JWT_SECRET_KEY is not set/);
+    expect(demo.stderr()).to.contain('at least 32 bytes for HS256 (openssl rand -base64 32)');
+    expect(demo.stderr()).not.to.match(/64 bytes/);
+  });
+
+  it('says why its JWK Set is empty with an HMAC secret, instead of a bare curl line', () => {
+    expect(demo.stdout()).to.contain('an HMAC secret has none, so it answers {"keys":[]}');
+    expect(demo.stdout()).to.contain('JWT_ALGORITHM=ES256 npm start');
+    expect(demo.stdout()).not.to.match(/curl -s \S+\/\.well-known\/jwks\.json/);
+  });
+
+  it('answers bad credentials and a malformed JSON body with { msg }, never text/plain or the body', async () => {
+    const bad = await request.post('/login').send({ username: 'test', password: 'wrong' }).expect(401).expect('Content-Type', /^application\/json/);
+    expect(bad.body).to.deep.equal({ msg: 'Bad username or password' });
+    for (const body of ['{"username": "test", "password": "hunter2"', '{', 'not json', '{"a":1}}']) {
+      const res = await request.post('/login').set('Content-Type', 'application/json').send(body).expect(400).expect('Content-Type', /^application\/json/);
+      expect(res.body, body).to.deep.equal({ msg: 'Malformed JSON body' });
+    }
+    const cookie = await request.post('/cookie/login').set('Content-Type', 'application/json').send('{').expect(400);
+    expect(cookie.body).to.deep.equal({ msg: 'Malformed JSON body' });
   });
 
   it('validates the login body with class-validator, without echoing it', async () => {
@@ -103,6 +122,7 @@ describe('demo API, end to end', function () {
     const es = await startDemo({ JWT_ALGORITHM: 'ES256' });
     try {
       expect(es.stderr()).to.match(/WARNING: JWT_PRIVATE_KEY is not set/);
+      expect(es.stdout()).to.contain(`curl -s ${es.url}/.well-known/jwks.json`);
       const { access_token: token } = (await supertest(es.url).post('/login').send({ username: 'test', password: 'test' }).expect(200)).body;
       const jwks = (await supertest(es.url).get('/.well-known/jwks.json').expect(200)).body;
       expect(jwks.keys).to.have.length(1);
