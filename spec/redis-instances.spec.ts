@@ -145,3 +145,89 @@ describe('many instances: two demo processes sharing one Redis', function () {
     await b.get('/protected').set(bearer(again.access_token)).expect(200);
   });
 });
+
+describe('Redis eviction policy: revocation needs noeviction', function () {
+  this.timeout(30_000);
+  const servers: PrivateRedis[] = [];
+  const clients: Redis[] = [];
+
+  async function privateRedis(offset: number, args: string[]): Promise<Redis> {
+    const redisServer = new PrivateRedis(freePortBase() + offset, args);
+    servers.push(redisServer);
+    await redisServer.start();
+    const client = new Redis({ port: redisServer.port, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
+    clients.push(client);
+    await client.connect();
+    return client;
+  }
+
+  before(function () {
+    requireService(this, hasRedisServer(), 'redis-server/redis-cli not installed');
+  });
+  after(async () => {
+    for (const client of clients) client.disconnect();
+    await Promise.all(servers.map((redisServer) => redisServer.destroy()));
+  });
+
+  it('warns at start under an evicting policy, and when CONFIG is refused (managed Redis), without crashing', async () => {
+    const warnings: string[] = [];
+    const onWarning = (message: string) => { warnings.push(message); };
+    const evicting = new RedisRevocationStore(await privateRedis(12, ['--maxmemory-policy', 'volatile-lru']), { onWarning });
+    await evicting.evictionPolicyChecked;
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.match(/maxmemory-policy is volatile-lru; revocation needs maxmemory-policy noeviction/);
+    const managed = new RedisRevocationStore(await privateRedis(13, ['--rename-command', 'CONFIG', '']), { onWarning });
+    await managed.evictionPolicyChecked;
+    expect(warnings).to.have.length(2);
+    expect(warnings[1]).to.match(/could not read maxmemory-policy/);
+    const safe = new RedisRevocationStore(await privateRedis(14, ['--maxmemory-policy', 'noeviction']), { onWarning });
+    await safe.evictionPolicyChecked;
+    expect(warnings).to.have.length(2);
+  });
+
+  it('under noeviction with memory full: writes answer 503, nothing revoked is accepted, sessions can still end', async () => {
+    const client = await privateRedis(15, ['--maxmemory', '3mb', '--maxmemory-policy', 'noeviction']);
+    const store = new RedisRevocationStore(client, { prefix: 'oom' });
+    const server = await startServer([Routes], { secretKey: SECRET, revocationStore: store, refreshTokenRotation: true });
+    try {
+      const { jwt } = server;
+      const revoked = await jwt.tokens.createAccessToken('alice');
+      await jwt.revokeToken(revoked);
+      const session = await jwt.tokens.createTokenPair('alice');
+      const other = await jwt.tokens.createTokenPair('alice');
+      const live = await jwt.tokens.createAccessToken('alice');
+      // Fill Redis until it refuses writes.
+      const chunk = 'x'.repeat(64 * 1024);
+      for (let i = 0; ; i++) {
+        const full = await client.set(`filler:${i}`, chunk).then(() => false, (error: Error) => /OOM/.test(error.message));
+        if (full) break;
+      }
+      // Firmly over the limit (failed writes free memory again and let small ones through at the edge).
+      await client.config('SET', 'maxmemory', '1mb');
+      const status = async (token: string) => (await server.request.get('/fault/me').set({ Authorization: `Bearer ${token}` })).status;
+      expect(await status(revoked)).to.equal(401);
+      expect(await status(live)).to.equal(200);
+      for (const [name, write] of [
+        ['revokeToken', () => jwt.revokeToken(live)],
+        ['revokeAllTokensFor', () => jwt.revokeAllTokensFor('alice')],
+        ['createTokenPair', () => jwt.tokens.createTokenPair('bob')],
+        ['createRefreshToken', () => jwt.tokens.createRefreshToken('bob')],
+        ['rotate', async () => { await jwt.tokens.rotate(await jwt.tokens.decodeToken(other.refreshToken)); }],
+      ] as const) {
+        let error: unknown;
+        await write().catch((e: unknown) => { error = e; });
+        expect(error, name).to.have.property('status', 503);
+      }
+      // A failed revocation is loud, never half done: the token works as before, the revoked one stays refused.
+      expect(await status(live)).to.equal(200);
+      expect(await status(revoked)).to.equal(401);
+      // Ending a session only deletes: it works even now.
+      await jwt.revokeSession('alice', session.sessionId);
+      expect(await status(session.accessToken)).to.equal(401);
+      expect(await status(other.accessToken)).to.equal(200);
+    } finally {
+      await server.close();
+    }
+  });
+});

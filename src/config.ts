@@ -2,7 +2,8 @@ import { createPublicKey, KeyObject } from 'node:crypto';
 import type { JwtClaims, JwtHeader, TokenType } from './claims';
 import { VerifiedTokenCache } from './cache';
 import { toMilliseconds, toSeconds, type Duration } from './duration';
-import { Revocation } from './revocation';
+import { JwtEventEmitter } from './events';
+import { Lifetimes, Revocation } from './revocation';
 import { MemoryRevocationStore } from './stores/memory';
 import type { RevocationStore } from './stores/store';
 import type { ErrorCallbacks } from './responses';
@@ -163,8 +164,24 @@ export interface JwtConfig<User = never> {
   rotationGracePeriod?: Duration;
   /** How long a revocation store call may take before the request fails closed with 503. Default `'1s'`. */
   revocationStoreTimeout?: Duration;
-  /** When the store cannot answer, let requests through unchecked instead of 503. Default `false`. */
+  /**
+   * When the store cannot answer, let requests through unchecked instead of 503.
+   * Reads only: revoking, logging in and using a refresh token still fail (503). Default `false`.
+   */
   revocationFailOpen?: boolean;
+  /**
+   * A session's absolute lifetime from login: no refresh, rotated or not, extends it.
+   * Default: its first refresh token's lifetime (`refreshTokenExpires`, or the `expiresIn` it was created with).
+   */
+  sessionMaxAge?: Duration;
+  /** A session not refreshed for this long ends. Default: none. */
+  sessionIdleTimeout?: Duration;
+  /**
+   * Sessions one identity holds at most; beyond it the oldest ends. Also the most
+   * tokens one identity can have revoked one by one at a time (beyond it they
+   * become one logout-everywhere). Default 100.
+   */
+  maxSessionsPerIdentity?: number;
 
   /** Re-shapes error responses, per kind of failure. */
   errorCallbacks?: ErrorCallbacks;
@@ -236,6 +253,7 @@ export interface ResolvedConfig {
   readonly errorCallbacks: ErrorCallbacks;
   readonly rfc6750Errors: boolean;
   readonly revocation: Revocation;
+  readonly events: JwtEventEmitter;
 }
 
 const LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query_string', 'json'];
@@ -268,6 +286,13 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
   // The key store first: its message about a key that does not fit its algorithm says more.
   const keys = new KeyStore(config);
   checkKeyOptions(config);
+  const leeway = toSeconds(config.leeway ?? 0, 'JwtManager: `leeway`');
+  const sessionMaxAge = config.sessionMaxAge === undefined ? undefined : toSeconds(config.sessionMaxAge, 'JwtManager: `sessionMaxAge`');
+  if (sessionMaxAge === 0) throw new Error('JwtManager: `sessionMaxAge` must be longer than 0 s');
+  const sessionIdleTimeout = config.sessionIdleTimeout === undefined
+    ? undefined : toMilliseconds(config.sessionIdleTimeout, 'JwtManager: `sessionIdleTimeout`');
+  if (sessionIdleTimeout === 0) throw new Error('JwtManager: `sessionIdleTimeout` must be longer than 0 ms');
+  const events = new JwtEventEmitter();
 
   return {
     keys,
@@ -282,7 +307,7 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     cookies: cookieSettings(config),
     headerName,
     headerType,
-    leeway: toSeconds(config.leeway ?? 0, 'JwtManager: `leeway`'),
+    leeway,
     maxTokenLength: positiveInteger(config.maxTokenLength ?? 8192, 'maxTokenLength'),
     cache: config.verifiedTokenCache === false ? undefined : new VerifiedTokenCache({
       maxEntries: config.verifiedTokenCache?.maxEntries,
@@ -309,9 +334,12 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
       gracePeriod: toMilliseconds(config.rotationGracePeriod ?? '5s', 'JwtManager: `rotationGracePeriod`'),
       timeout,
       failOpen: config.revocationFailOpen ?? false,
-      accessLifetime: accessTokenExpires,
-      refreshLifetime: refreshTokenExpires,
-    }, identityClaim),
+      lifetimes: new Lifetimes(accessTokenExpires, refreshTokenExpires, leeway),
+      sessionMaxAge,
+      sessionIdleTimeout,
+      maxSessionsPerIdentity: positiveInteger(config.maxSessionsPerIdentity ?? 100, 'maxSessionsPerIdentity'),
+    }, identityClaim, events),
+    events,
   };
 }
 

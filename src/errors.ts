@@ -22,6 +22,7 @@ export const JwtErrorCode = {
   Revoked: 'ERR_JWT_REVOKED',
   RefreshTokenReused: 'ERR_JWT_REFRESH_TOKEN_REUSED',
   RefreshTokenConcurrent: 'ERR_JWT_REFRESH_TOKEN_CONCURRENT',
+  SessionEnded: 'ERR_JWT_SESSION_ENDED',
   StoreUnavailable: 'ERR_JWT_STORE_UNAVAILABLE',
   Csrf: 'ERR_JWT_CSRF',
 } as const;
@@ -184,6 +185,22 @@ export class ConcurrentRefreshError extends JwtError {
 
   constructor() {
     super(409, 'Refresh token already used; retry with the newest refresh token');
+  }
+}
+
+/**
+ * A refresh came after the session's end: past its absolute maximum age
+ * (`sessionMaxAge`, by default its first refresh token's lifetime) or its idle
+ * timeout (`sessionIdleTimeout`). The session is over; log in again (401).
+ */
+export class SessionEndedError extends JwtError {
+  readonly code = JwtErrorCode.SessionEnded;
+  /** Why the session ended. */
+  readonly reason: 'expired' | 'maxAge' | 'idle';
+
+  constructor(reason: 'expired' | 'maxAge' | 'idle') {
+    super(401, reason === 'idle' ? 'Session ended after inactivity; log in again' : 'Session has expired; log in again');
+    this.reason = reason;
   }
 }
 

@@ -1,12 +1,20 @@
 export { JwtManager, getJwt, getJwtIdentity, verifyJwtInRequest } from './manager';
 export type { AuthHeadersOptions, ValueContainer } from './manager';
 export { TokenFactory } from './tokens';
-export type { CreateAccessTokenOptions, CreateTokenOptions, TokenPair } from './tokens';
+export type { CreateAccessTokenOptions, CreateTokenOptions, CreateTokenPairOptions, TokenPair } from './tokens';
+export type { SessionInfo } from './revocation';
+export type {
+  JwtEvents, JwtEventName, JwtEventListener, JwtEventBase, EventRequest, SessionEndReason, SessionMetadata,
+} from './events';
 export { MemoryRevocationStore } from './stores/memory';
 export type { MemoryRevocationStoreOptions } from './stores/memory';
 export { RedisRevocationStore } from './stores/redis';
 export type { RedisClientLike, RedisRevocationStoreOptions } from './stores/redis';
-export type { RevocationStore, StoredToken, ConsumeOptions, TokenStatus } from './stores/store';
+export { RevocationStoreError } from './stores/store';
+export type {
+  RevocationStore, StoredToken, TokenStatus, RefreshUse, RefreshOutcome, NewSession, StartedSession, RevokedAll, EndedSession,
+  StoredSession, TokenRevocation,
+} from './stores/store';
 export { JwtRequired, JwtRefreshTokenRequired, FreshJwtRequired, JwtOptional, CurrentIdentity, CurrentJwt } from './decorators';
 export type { ClassOrMethodDecorator, FreshJwtRequiredOptions, JwtOptionalOptions, JwtRefreshTokenRequiredOptions } from './decorators';
 export type { JwtRequiredOptions } from './requirement';
@@ -27,7 +35,7 @@ export {
   JwtErrorCode, JwtError, NoAuthorizationError, InvalidHeaderError, JwtDecodeError, InvalidSignatureError,
   ExpiredTokenError, WrongTokenTypeError, FreshTokenRequiredError, RoleMissingError, UserLookupError,
   ClaimsVerificationError, ClaimsValidationError, RevokedTokenError, RefreshTokenReuseError, ConcurrentRefreshError,
-  StoreUnavailableError, CsrfError,
+  StoreUnavailableError, CsrfError, SessionEndedError,
 } from './errors';
 export { CorsPreflightResponse, JsonHttpError, JwtHttpError } from './http-error';
 export type { JwtErrorBody } from './http-error';

@@ -4,6 +4,8 @@ import { responseSetsCookie, setTokenCookies, unsetTokenCookies } from './cookie
 import { toSeconds, type Duration } from './duration';
 import { resolveConfig, type Identity, type JwtConfig, type ResolvedConfig } from './config';
 import { JwtError } from './errors';
+import type { JwtEventListener, JwtEventName } from './events';
+import type { SessionInfo } from './revocation';
 import { verifyRequest } from './guard';
 import { JsonHttpError, JwtHttpError } from './http-error';
 import type { JsonWebKeySet } from './keys';
@@ -120,9 +122,43 @@ export class JwtManager<User = never> {
     await this.config.revocation.revokeFamily(await this.claimsOf(token));
   }
 
-  /** Log out everywhere: every token of `identity` issued until now is refused; new ones work. */
-  async revokeAllTokensFor(identity: Identity): Promise<void> {
-    await this.config.revocation.revokeAll(String(identity));
+  /**
+   * Log out everywhere: every token of `identity` issued until now is refused
+   * and its sessions end, on every instance; new logins work at once. With
+   * `except`, that session (the current device's, say) lives on: "log out everywhere else".
+   */
+  async revokeAllTokensFor(identity: Identity, options: { except?: string } = {}): Promise<void> {
+    await this.config.revocation.revokeAll(String(identity), options.except);
+  }
+
+  /**
+   * The identity's live sessions, newest first: `{ id, createdAt, lastUsedAt,
+   * expiresAt, metadata }`. One store call (a script on Redis).
+   */
+  sessions(identity: Identity): Promise<SessionInfo[]> {
+    return this.config.revocation.sessions(String(identity));
+  }
+
+  /** Ends one session of `identity` ("log out that device"): its access and refresh tokens are refused at once, on every instance. */
+  async revokeSession(identity: Identity, sessionId: string): Promise<void> {
+    await this.config.revocation.endSession(String(identity), sessionId);
+  }
+
+  /**
+   * Listens to an event: `login`, `refresh`, `logout`, `sessionEnded` (with its
+   * reason), `reuseDetected`, `revokedTokenUsed`, `storeUnavailable` — the place
+   * for audit logs and metrics. A listener that throws or rejects never breaks a
+   * request (its error becomes a process warning).
+   */
+  on<E extends JwtEventName>(event: E, listener: JwtEventListener<E>): this {
+    this.config.events.on(event, listener);
+    return this;
+  }
+
+  /** Stops a listener added with {@link on}. */
+  off<E extends JwtEventName>(event: E, listener: JwtEventListener<E>): this {
+    this.config.events.off(event, listener);
+    return this;
   }
 
   /**

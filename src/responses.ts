@@ -6,7 +6,7 @@ import { JwtErrorCode, type JwtError } from './errors';
 export type ErrorKind =
   | 'unauthorized' // no token
   | 'invalidToken' // malformed header or token, bad signature, bad claims, wrong type
-  | 'expired'
+  | 'expired' // the token, or its session (max age, idle timeout)
   | 'needsFresh'
   | 'roleMissing'
   | 'userLookup'
@@ -57,6 +57,7 @@ const KINDS: Readonly<Record<JwtErrorCode, ErrorKind>> = {
   [JwtErrorCode.Revoked]: 'revoked',
   [JwtErrorCode.RefreshTokenReused]: 'revoked',
   [JwtErrorCode.RefreshTokenConcurrent]: 'revoked',
+  [JwtErrorCode.SessionEnded]: 'expired',
   [JwtErrorCode.StoreUnavailable]: 'storeUnavailable',
   [JwtErrorCode.Csrf]: 'csrf',
 };

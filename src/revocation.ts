@@ -1,11 +1,13 @@
 import type { JwtClaims, TokenType } from './claims';
 import {
-  ConcurrentRefreshError, JwtError, RefreshTokenReuseError, RevokedTokenError, StoreUnavailableError,
+  ConcurrentRefreshError, JwtDecodeError, JwtError, RefreshTokenReuseError, RevokedTokenError, SessionEndedError, StoreUnavailableError,
 } from './errors';
 import { Deadlines } from './deadline';
-import type { ConsumeOptions, RevocationStore, StoredToken } from './stores/store';
+import type { EventRequest, JwtEventEmitter, JwtEventName, JwtEvents, SessionEndReason, SessionMetadata } from './events';
+import type { EndedSession, RefreshOutcome, RevocationStore, RevokedAll, StoredSession, StoredToken } from './stores/store';
+import { RevocationStoreError } from './stores/store';
 
-/** How revocation behaves; part of the resolved configuration. */
+/** How revocation and sessions behave; part of the resolved configuration. */
 export interface RevocationSettings {
   readonly store: RevocationStore;
   /** Token types whose revocation is checked on every request. */
@@ -16,93 +18,301 @@ export interface RevocationSettings {
   /** Milliseconds a store call may take before the request fails closed. */
   readonly timeout: number;
   readonly failOpen: boolean;
-  /** Seconds, or `false`: how long the longest token of each type lives. */
-  readonly accessLifetime: number | false;
-  readonly refreshLifetime: number | false;
+  readonly lifetimes: Lifetimes;
+  /** Seconds from login a session lasts at most; `undefined`: its first refresh token's lifetime. */
+  readonly sessionMaxAge: number | undefined;
+  /** Milliseconds a session may go without a refresh; `undefined`: no limit. */
+  readonly sessionIdleTimeout: number | undefined;
+  /** Sessions, and revoked-token marks, one identity holds at most. */
+  readonly maxSessionsPerIdentity: number;
 }
 
 /**
- * The library's side of revocation: which tokens to ask the store about, how a
- * rotating refresh token is used up, and what the answer means for the request.
- * Every store call is bounded in time; a store that cannot answer fails the
- * request closed (503), unless the app chose `revocationFailOpen`.
+ * The one place that decides how long anything lives in the store. The rule:
+ * an entry lives as long as the longest-lived token it concerns could still be
+ * accepted — its own `exp` (whatever `expiresIn` it was minted with) plus the
+ * `leeway`; a cut-off at least the configured lifetimes plus the leeway, and
+ * longer when the identity holds longer-lived tokens (its horizon).
+ */
+export class Lifetimes {
+  /** @param access, refresh: configured lifetimes in seconds (`false`: none); leeway in seconds. */
+  constructor(private readonly access: number | false, private readonly refresh: number | false, private readonly leeway: number) {}
+
+  /** Milliseconds a token with this `exp` is still accepted; `undefined` when it never expires. */
+  acceptance(exp: number | undefined): number | undefined {
+    return exp === undefined ? undefined : (exp + this.leeway) * 1000 - Date.now();
+  }
+
+  /** How long a cut-off must live to outlive every token issued with the configured lifetimes. */
+  cutoff(): number | undefined {
+    if (this.access === false || this.refresh === false) return undefined;
+    return (Math.max(this.access, this.refresh) + this.leeway) * 1000;
+  }
+
+  /** Whether a token with this `exp` outlives what {@link cutoff} covers, so the identity's horizon must grow. */
+  outlivesCutoff(exp: number | undefined): boolean {
+    const cutoff = this.cutoff();
+    if (cutoff === undefined) return false;
+    const acceptance = this.acceptance(exp);
+    return acceptance === undefined || acceptance > cutoff;
+  }
+
+  /** A session without `sessionMaxAge` lasts as long as its first refresh token is accepted (seconds; `undefined`: for ever). */
+  defaultSessionMaxAge(refreshLifetime: number | false): number | undefined {
+    return refreshLifetime === false ? undefined : refreshLifetime + this.leeway;
+  }
+
+  /** A session record lives while any of its tokens (these `exp`s) is accepted. */
+  session(exps: ReadonlyArray<number | undefined>): number | undefined {
+    let longest = 0;
+    for (const exp of exps) {
+      const acceptance = this.acceptance(exp);
+      if (acceptance === undefined) return undefined;
+      longest = Math.max(longest, acceptance);
+    }
+    return longest;
+  }
+}
+
+/** A session as `jwt.sessions(identity)` lists it. */
+export interface SessionInfo {
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date;
+  /** When the session ends at the latest (`sessionMaxAge`); `undefined`: no absolute end. */
+  readonly expiresAt: Date | undefined;
+  readonly metadata: SessionMetadata;
+}
+
+/** What a session starts with. */
+export interface SessionStart {
+  readonly identity: string;
+  readonly id: string;
+  readonly refreshJti: string;
+  /** `exp` of the session's first tokens. */
+  readonly exps: ReadonlyArray<number | undefined>;
+  /** Seconds the first refresh token lives (`false`: no `exp`), the session's default maximum age. */
+  readonly refreshLifetime: number | false;
+  readonly metadata: SessionMetadata;
+}
+
+const MAX_METADATA_ENTRIES = 16;
+const MAX_METADATA_STRING = 256;
+
+/**
+ * The library's side of revocation and sessions: which tokens to ask the store
+ * about, how a refresh token is used, what the answer means for the request,
+ * and the events it gives rise to. Every store call is bounded in time; a store
+ * that cannot answer fails the request closed (503), unless the app chose
+ * `revocationFailOpen` — which covers reads only: a write (a revocation, a
+ * refresh token's use) never passes unrecorded.
  */
 export class Revocation {
   private readonly deadlines: Deadlines;
 
-  constructor(private readonly settings: RevocationSettings, private readonly identityClaim: string) {
+  constructor(
+    private readonly settings: RevocationSettings,
+    private readonly identityClaim: string,
+    private readonly events: JwtEventEmitter,
+  ) {
     this.deadlines = new Deadlines(settings.timeout, () => new StoreUnavailableError());
   }
 
-  /** Whether refresh tokens rotate (and so carry a family). */
+  /** Whether refresh tokens rotate. */
   get rotates(): boolean {
     return this.settings.rotation;
   }
 
+  /** The configured lifetimes and leeway. */
+  get lifetimes(): Lifetimes {
+    return this.settings.lifetimes;
+  }
+
   /**
-   * Refuses a revoked token; on a refresh route under rotation, also uses the
-   * refresh token up. One store round trip either way.
+   * Refuses a revoked token; on a refresh route, also uses the refresh token:
+   * its session's limits, and under rotation its one use. One store round trip.
    */
-  async check(claims: JwtClaims, route: { refresh: boolean; skip: boolean }): Promise<void> {
+  async check(claims: JwtClaims, route: { refresh: boolean; skip: boolean }, request?: () => EventRequest): Promise<void> {
     const { settings } = this;
-    const consume = settings.rotation && route.refresh && claims.type === 'refresh' && claims.jti !== undefined;
-    if (!consume && (route.skip || !settings.checks.includes(claims.type))) return;
-    const options: ConsumeOptions | undefined = consume
-      ? { ttl: remainingLife(claims), grace: settings.gracePeriod, familyTtl: lifetimeMs(settings.refreshLifetime) }
-      : undefined;
-    const status = await this.settle(() => settings.store.status(this.storedToken(claims), options), 'active');
-    if (status === 'revoked') throw new RevokedTokenError();
-    if (status === 'reused') throw new RefreshTokenReuseError();
-    if (status === 'concurrent') throw new ConcurrentRefreshError();
+    const family = typeof claims.fam === 'string' ? claims.fam : undefined;
+    const refreshUse = route.refresh && claims.type === 'refresh' && (settings.rotation || (family !== undefined && !route.skip));
+    if (!refreshUse) {
+      if (route.skip || !settings.checks.includes(claims.type)) return;
+      const status = await this.settle(() => settings.store.status(this.storedToken(claims)), claims, request, 'active');
+      if (status === 'revoked') this.refuse(claims, request, new RevokedTokenError());
+      return;
+    }
+    if (family === undefined) return this.useUp(claims, request);
+    const use = { rotation: settings.rotation, grace: settings.gracePeriod, idleTimeout: settings.sessionIdleTimeout };
+    const outcome = await this.settle(() => settings.store.useRefreshToken(this.storedToken(claims), use), claims, request);
+    this.answer(outcome, claims, family, request);
   }
 
-  /** The generation to stamp into a new token of `identity` (0 until it was revoked wholesale). */
+  /** The generation to stamp into a new token of `identity` outside sessions (0 until it was revoked wholesale). */
   generation(identity: string): Promise<number> {
-    return this.settle(() => this.settings.store.generation(identity), 0);
+    return this.settle(() => this.settings.store.generation(identity), undefined, undefined, 0);
   }
 
-  /** Revokes one token until it would have expired. */
+  /** A token outside sessions was issued: a long-lived one extends the identity's horizon. */
+  async issued(identity: string, exp: number | undefined): Promise<void> {
+    const { lifetimes } = this.settings;
+    if (!lifetimes.outlivesCutoff(exp)) return;
+    await this.settle(() => this.settings.store.extendHorizon(identity, lifetimes.acceptance(exp)));
+  }
+
+  /** Starts a session; resolves to the generation its tokens carry. */
+  async startSession(start: SessionStart): Promise<number> {
+    const { settings } = this;
+    const maxAge = settings.sessionMaxAge ?? settings.lifetimes.defaultSessionMaxAge(start.refreshLifetime);
+    const bounded = boundedMetadata(start.metadata);
+    const started = await this.settle(() => settings.store.startSession(start.identity, {
+      id: start.id, refreshJti: start.refreshJti, maxAge: maxAge === undefined ? undefined : maxAge * 1000,
+      ttl: settings.lifetimes.session(start.exps), metadata: JSON.stringify(bounded), maxPerIdentity: settings.maxSessionsPerIdentity,
+    }));
+    this.ended(started.evicted, 'evicted');
+    this.emit('login', { identity: start.identity, sessionId: start.id, request: undefined, metadata: bounded });
+    return started.generation;
+  }
+
+  /**
+   * Records the successor of a used refresh token. Rejects with 401 when the
+   * session ended meanwhile (logged out everywhere during the refresh): the new
+   * tokens would be dead anyway.
+   */
+  async rotated(identity: string, sessionId: string, refreshJti: string, exps: ReadonlyArray<number | undefined>): Promise<void> {
+    const ttl = this.settings.lifetimes.session(exps);
+    const alive = await this.settle(() => this.settings.store.rotated(identity, sessionId, refreshJti, ttl));
+    if (!alive) throw new RevokedTokenError();
+  }
+
+  /** Revokes one token until it is no longer accepted (its `exp` plus the leeway). */
   async revokeToken(claims: JwtClaims): Promise<void> {
-    if (typeof claims.jti !== 'string') throw new TypeError('revokeToken: the token has no `jti` to revoke it by');
-    const ttl = remainingLife(claims);
+    if (typeof claims.jti !== 'string') throw new JwtDecodeError('Missing claim: jti (a token without one cannot be revoked alone)');
+    const identity = this.identityOf(claims);
+    const ttl = this.settings.lifetimes.acceptance(claims.exp);
     if (ttl !== undefined && ttl <= 0) return;
-    await this.settle(() => this.settings.store.revokeToken(this.identityOf(claims), claims.jti as string, ttl));
+    const limits = { ttl, maxPerIdentity: this.settings.maxSessionsPerIdentity, cutoffTtl: this.settings.lifetimes.cutoff() };
+    const collapsed = await this.settle(() => this.settings.store.revokeToken(identity, claims.jti as string, limits));
+    this.emit('logout', { identity, sessionId: familyOf(claims), request: undefined });
+    if (collapsed) this.ended(collapsed.ended.map((id) => ({ identity, id })), 'revoked');
   }
 
-  /** Revokes every token of the token's refresh family (its session); without a family, the token alone. */
+  /** Ends the token's session; a token outside sessions is revoked alone. */
   async revokeFamily(claims: JwtClaims): Promise<void> {
-    if (typeof claims.fam !== 'string') return this.revokeToken(claims);
-    const family = claims.fam;
-    await this.settle(() => this.settings.store.revokeFamily(this.identityOf(claims), family, lifetimeMs(this.settings.refreshLifetime)));
+    const family = familyOf(claims);
+    if (family === undefined) return this.revokeToken(claims);
+    await this.endSession(this.identityOf(claims), family);
   }
 
-  /** Revokes every token of `identity` issued until now. */
-  async revokeAll(identity: string): Promise<void> {
-    const { accessLifetime, refreshLifetime } = this.settings;
-    const longest = accessLifetime === false || refreshLifetime === false ? undefined : Math.max(accessLifetime, refreshLifetime) * 1000;
-    await this.settle(() => this.settings.store.revokeAll(identity, longest));
+  /** Ends one session of `identity`. */
+  async endSession(identity: string, sessionId: string): Promise<void> {
+    const existed = await this.settle(() => this.settings.store.endSession(identity, sessionId));
+    this.emit('logout', { identity, sessionId, request: undefined });
+    if (existed) this.ended([{ identity, id: sessionId }], 'revoked');
+  }
+
+  /** Revokes every token of `identity` issued until now, but those of the session `except`. */
+  async revokeAll(identity: string, except?: string): Promise<void> {
+    const result: RevokedAll = await this.settle(() => this.settings.store.revokeAll(identity, this.settings.lifetimes.cutoff(), except));
+    this.emit('logout', { identity, sessionId: undefined, request: undefined });
+    this.ended(result.ended.map((id) => ({ identity, id })), 'revoked');
+  }
+
+  /** The identity's live sessions, newest first. */
+  async sessions(identity: string): Promise<SessionInfo[]> {
+    const stored: StoredSession[] = await this.settle(() => this.settings.store.sessions(identity));
+    const now = Date.now();
+    const idle = this.settings.sessionIdleTimeout;
+    return stored
+      .filter((session) => (session.expiresAt === undefined || session.expiresAt > now) && (idle === undefined || now - session.lastUsedAt <= idle))
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((session) => ({
+        id: session.id,
+        createdAt: new Date(session.createdAt),
+        lastUsedAt: new Date(session.lastUsedAt),
+        expiresAt: session.expiresAt === undefined ? undefined : new Date(session.expiresAt),
+        metadata: JSON.parse(session.metadata) as SessionMetadata,
+      }));
+  }
+
+  /** A refresh token outside sessions under rotation: used up by revoking its `jti`; a second use is refused. */
+  private async useUp(claims: JwtClaims, request: (() => EventRequest) | undefined): Promise<void> {
+    if (typeof claims.jti !== 'string') throw new JwtDecodeError('Missing claim: jti');
+    const status = await this.settle(() => this.settings.store.status(this.storedToken(claims)), claims, request);
+    if (status === 'revoked') this.refuse(claims, request, new RevokedTokenError());
+    await this.revokeToken(claims);
+  }
+
+  private answer(outcome: RefreshOutcome, claims: JwtClaims, family: string, request: (() => EventRequest) | undefined): void {
+    const identity = this.identityOf(claims);
+    switch (outcome) {
+      case 'active':
+        this.emit('refresh', { identity, sessionId: family, request: this.describe(request, 'refresh') });
+        return;
+      case 'concurrent':
+        throw new ConcurrentRefreshError();
+      case 'revoked':
+        return this.refuse(claims, request, new RevokedTokenError());
+      case 'reused':
+        this.emit('reuseDetected', { identity, sessionId: family, request: this.describe(request, 'reuseDetected') });
+        this.ended([{ identity, id: family }], 'revoked', request);
+        throw new RefreshTokenReuseError();
+      case 'expired': {
+        const reason = this.settings.sessionMaxAge === undefined ? 'expired' : 'maxAge';
+        this.ended([{ identity, id: family }], reason, request);
+        throw new SessionEndedError(reason);
+      }
+      case 'idle':
+        this.ended([{ identity, id: family }], 'idle', request);
+        throw new SessionEndedError('idle');
+    }
+  }
+
+  private refuse(claims: JwtClaims, request: (() => EventRequest) | undefined, error: JwtError): never {
+    this.emit('revokedTokenUsed', { identity: this.identityOf(claims), sessionId: familyOf(claims), request: this.describe(request, 'revokedTokenUsed') });
+    throw error;
+  }
+
+  private ended(sessions: readonly EndedSession[], reason: SessionEndReason, request?: () => EventRequest): void {
+    for (const { identity, id } of sessions) {
+      this.emit('sessionEnded', { identity, sessionId: id, request: this.describe(request, 'sessionEnded'), reason });
+    }
+  }
+
+  private emit<E extends JwtEventName>(event: E, data: JwtEvents[E]): void {
+    if (this.events.has(event)) this.events.emit(event, data);
+  }
+
+  /** The request, described only when someone listens to the event. */
+  private describe(request: (() => EventRequest) | undefined, event: JwtEventName): EventRequest | undefined {
+    return request && this.events.has(event) ? request() : undefined;
   }
 
   private storedToken(claims: JwtClaims): StoredToken {
     return {
       identity: this.identityOf(claims),
       jti: claims.jti,
-      family: typeof claims.fam === 'string' ? claims.fam : undefined,
+      family: familyOf(claims),
       generation: typeof claims.gen === 'number' ? claims.gen : 0,
     };
   }
 
   private identityOf(claims: JwtClaims): string {
-    return claims[this.identityClaim] as string;
+    const identity = claims[this.identityClaim];
+    if (typeof identity !== 'string') throw new JwtDecodeError('Invalid claim: the identity must be a string');
+    return identity;
   }
 
   /**
    * A store call's answer: at once from a store that answers synchronously,
-   * else within the timeout, or a `StoreUnavailableError`. With fail-open,
-   * reads fall back to `failOpenValue`; writes always fail loudly: a revocation
-   * must never be lost in silence.
+   * else within the timeout. Only the store's own failures (a
+   * {@link RevocationStoreError}, or no answer in time) mean "store
+   * unavailable": 503, or `failOpenValue` for reads with `revocationFailOpen`.
+   * Anything else is a bug and is thrown as it is, never failed open.
    */
-  private async settle<T>(call: () => T | Promise<T>, failOpenValue?: T): Promise<T> {
+  private async settle<T>(
+    call: () => T | Promise<T>, claims?: JwtClaims, request?: () => EventRequest, failOpenValue?: T,
+  ): Promise<T> {
     let pending: Promise<T> | undefined;
     try {
       const answer = call();
@@ -110,23 +320,36 @@ export class Revocation {
       pending = Promise.resolve(answer);
       return await this.deadlines.within(pending);
     } catch (error) {
-      if (error instanceof JwtError && !(error instanceof StoreUnavailableError)) throw error;
+      if (!(error instanceof RevocationStoreError) && !(error instanceof StoreUnavailableError)) throw error;
       pending?.catch(() => undefined); // a late rejection must not go unhandled
+      const identity = claims?.[this.identityClaim];
+      this.emit('storeUnavailable', {
+        identity: typeof identity === 'string' ? identity : undefined, sessionId: claims && familyOf(claims), request: this.describe(request, 'storeUnavailable'),
+      });
       if (this.settings.failOpen && failOpenValue !== undefined) return failOpenValue;
-      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError();
+      throw new StoreUnavailableError();
     }
   }
 }
 
+function familyOf(claims: JwtClaims): string | undefined {
+  return typeof claims.fam === 'string' ? claims.fam : undefined;
+}
+
+/** At most 16 flat entries; strings (a user agent, say) cut to 256 characters, so a session's size is bounded. */
+function boundedMetadata(metadata: SessionMetadata): SessionMetadata {
+  const entries = Object.entries(metadata ?? {});
+  if (entries.length > MAX_METADATA_ENTRIES) throw new TypeError(`session metadata: at most ${MAX_METADATA_ENTRIES} entries`);
+  const bounded: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of entries) {
+    if (key.length > MAX_METADATA_STRING) throw new TypeError('session metadata: keys are at most 256 characters');
+    if (typeof value === 'string') bounded[key] = value.slice(0, MAX_METADATA_STRING);
+    else if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) bounded[key] = value;
+    else throw new TypeError(`session metadata: "${key}" must be a string, a finite number, a boolean or null`);
+  }
+  return bounded;
+}
+
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
-}
-
-/** Milliseconds until the token expires; `undefined` when it never does. */
-function remainingLife(claims: JwtClaims): number | undefined {
-  return typeof claims.exp === 'number' ? claims.exp * 1000 - Date.now() : undefined;
-}
-
-function lifetimeMs(seconds: number | false): number | undefined {
-  return seconds === false ? undefined : seconds * 1000;
 }

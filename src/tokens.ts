@@ -4,6 +4,7 @@ import { expiry, type Identity, type ResolvedConfig } from './config';
 import { toSeconds, type Duration } from './duration';
 import { sign as jwsSign } from 'jsonwebtoken';
 import { toLowS } from './ecdsa';
+import type { SessionMetadata } from './events';
 import { verifyToken, type VerifyOptions } from './verify';
 
 /** Options for {@link TokenFactory.createRefreshToken}. */
@@ -20,6 +21,8 @@ export interface CreateTokenOptions {
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;
+  /** The session (token family) both belong to: `jwt.sessions()` lists it, `jwt.revokeSession()` ends it. */
+  sessionId: string;
 }
 
 /** Options for {@link TokenFactory.createAccessToken}. */
@@ -30,6 +33,16 @@ export interface CreateAccessTokenOptions extends CreateTokenOptions {
    * Default `false`.
    */
   fresh?: boolean | Duration | Date;
+}
+
+/** Options for {@link TokenFactory.createTokenPair}. */
+export interface CreateTokenPairOptions extends CreateAccessTokenOptions {
+  /**
+   * The app's metadata of the session this login starts (user agent, IP, a
+   * label), listed by `jwt.sessions()`: at most 16 entries of strings (cut to
+   * 256 characters), finite numbers, booleans or null.
+   */
+  session?: SessionMetadata;
 }
 
 /**
@@ -44,46 +57,79 @@ export class TokenFactory<User = never> {
 
   /** Creates an access token for `identity`, or for a user object through `userIdentityLoader`. */
   async createAccessToken(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<string> {
-    return this.sign(await this.subjectOf(identity), 'access', freshClaim(options.fresh ?? false), options);
+    return this.standalone(identity, 'access', freshClaim(options.fresh ?? false), options);
   }
 
-  /** Creates a refresh token for `identity` (never fresh). */
+  /** Creates a refresh token for `identity` (never fresh); under rotation it starts a session of its own. */
   async createRefreshToken(identity: Identity | User, options: CreateTokenOptions = {}): Promise<string> {
-    return this.sign(await this.subjectOf(identity), 'refresh', false, options, this.config.revocation.rotates ? randomUUID() : undefined);
+    if (!this.config.revocation.rotates) return this.standalone(identity, 'refresh', false, options);
+    const subject = await this.identify(identity);
+    const refresh = this.plan('refresh', options);
+    const session = await this.startSession(subject.identity, refresh, [refresh.exp], {});
+    return this.sign({ ...subject, generation: session.generation }, refresh, false, options, session.id);
   }
 
   /**
-   * An access token and a refresh token of one session: under `refreshTokenRotation`
-   * both carry a new family, so revoking the family (or reusing the refresh token)
-   * ends both.
+   * A login: starts a session (the token family; with or without rotation) and
+   * answers its access token, its refresh token and its id. Both tokens carry the
+   * session, so ending it (`revokeSession`, `revokeFamily`, reuse of a rotated
+   * refresh token, the session's limits) ends both.
    */
-  async createTokenPair(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<TokenPair> {
-    const { fresh, ...tokenOptions } = options;
-    return this.pair(identity, freshClaim(fresh ?? false), tokenOptions, this.config.revocation.rotates ? randomUUID() : undefined);
+  async createTokenPair(identity: Identity | User, options: CreateTokenPairOptions = {}): Promise<TokenPair> {
+    const { fresh, session: metadata, ...tokenOptions } = options;
+    const subject = await this.identify(identity);
+    const access = this.plan('access', tokenOptions);
+    const refresh = this.plan('refresh', tokenOptions);
+    const session = await this.startSession(subject.identity, refresh, [access.exp, refresh.exp], metadata ?? {});
+    const stamped = { ...subject, generation: session.generation };
+    return {
+      accessToken: await this.sign(stamped, access, freshClaim(fresh ?? false), tokenOptions, session.id),
+      refreshToken: await this.sign(stamped, refresh, false, tokenOptions, session.id),
+      sessionId: session.id,
+    };
   }
 
   /**
    * The answer of a refresh route under rotation: a new, non-fresh access token
-   * and a new refresh token in the same family as the refresh token just used
+   * and a new refresh token in the same session as the refresh token just used
    * (whose claims are `claims`; the route has already used it up). Both keep
    * the session's custom claims (roles, tenant …) as given at login, like
    * {@link renew}; what `additionalClaimsLoader` gives for the identity, then
-   * `options.additionalClaims`, add to them or replace them.
+   * `options.additionalClaims`, add to them or replace them. They keep its
+   * generation, so a logout-everywhere that ran meanwhile covers them too;
+   * rejects with 401 when the session ended during the refresh.
    */
-  async rotate(claims: JwtClaims, options: CreateTokenOptions = {}): Promise<TokenPair> {
+  async rotate(claims: JwtClaims, tokenOptions: CreateTokenOptions = {}): Promise<TokenPair> {
     if (claims.type !== 'refresh') throw new TypeError('rotate: pass the claims of the refresh token the route verified');
-    const identity = claims[this.config.identityClaim] as string;
-    return this.pair(identity, false, this.carrying(claims, options), typeof claims.fam === 'string' ? claims.fam : randomUUID());
+    const options = this.carrying(claims, tokenOptions);
+    const subject = await this.identify(claims[this.config.identityClaim] as string, claims);
+    const access = this.plan('access', options);
+    const refresh = this.plan('refresh', options);
+    let sessionId = typeof claims.fam === 'string' ? claims.fam : undefined;
+    if (sessionId === undefined) {
+      // A refresh token from outside any session: its successor starts one.
+      const started = await this.startSession(subject.identity, refresh, [access.exp, refresh.exp], {});
+      sessionId = started.id;
+      subject.generation = started.generation;
+    } else {
+      await this.config.revocation.rotated(subject.identity, sessionId, refresh.jti, [access.exp, refresh.exp]);
+    }
+    return {
+      accessToken: await this.sign(subject, access, false, options, sessionId),
+      refreshToken: await this.sign(subject, refresh, false, options, sessionId),
+      sessionId,
+    };
   }
 
   /**
-   * A new, non-fresh access token for the same identity, custom claims and
-   * family as the access token whose claims are given (implicit refresh uses it).
+   * A new, non-fresh access token for the same identity, custom claims, session
+   * and generation as the access token whose claims are given (implicit refresh uses it).
    */
   async renew(claims: JwtClaims, options: CreateTokenOptions = {}): Promise<string> {
-    const identity = claims[this.config.identityClaim] as string;
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
-    return this.sign(await this.subjectOf(identity), 'access', false, this.carrying(claims, options), family);
+    const subject = await this.identify(claims[this.config.identityClaim] as string, claims);
+    const renewed = this.carrying(claims, options);
+    return this.sign(subject, this.plan('access', renewed), false, renewed, family);
   }
 
   /** Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid. */
@@ -103,30 +149,33 @@ export class TokenFactory<User = never> {
     return { ...options, carriedClaims };
   }
 
-  /** Both tokens of a pair share one look-up of the identity and its revocation generation. */
-  private async pair(identity: Identity | User, fresh: boolean | number, options: SignOptions, family: string | undefined): Promise<TokenPair> {
-    const subject = await this.subjectOf(identity);
-    return {
-      accessToken: await this.sign(subject, 'access', fresh, options, family),
-      refreshToken: await this.sign(subject, 'refresh', false, options, family),
-    };
+  /** A token outside sessions: stamped with the identity's generation; a long-lived one extends its horizon. */
+  private async standalone(identity: Identity | User, type: TokenType, fresh: boolean | number, options: CreateTokenOptions): Promise<string> {
+    const subject = await this.identify(identity);
+    subject.generation = await this.config.revocation.generation(subject.identity);
+    const plan = this.plan(type, options);
+    await this.config.revocation.issued(subject.identity, plan.exp);
+    return this.sign(subject, plan, fresh, options);
   }
 
-  /** What a token is created for: as given (for the claims loaders), its identity, and the identity's generation. */
-  private async subjectOf(given: Identity | User): Promise<Subject<User>> {
-    const { userIdentityLoader, revocation } = this.config;
+  private async startSession(identity: string, refresh: TokenPlan, exps: Array<number | undefined>, metadata: SessionMetadata) {
+    const id = randomUUID();
+    const generation = await this.config.revocation.startSession({
+      identity, id, refreshJti: refresh.jti, exps, refreshLifetime: refresh.lifetime, metadata,
+    });
+    return { id, generation };
+  }
+
+  /** What a token is created for: as given (for the claims loaders) and its identity; the generation of `parent` when it has one. */
+  private async identify(given: Identity | User, parent?: JwtClaims): Promise<Subject<User>> {
+    const { userIdentityLoader } = this.config;
     const isIdentity = typeof given === 'string' || typeof given === 'number';
     const identity = identityClaim(userIdentityLoader && !isIdentity ? await userIdentityLoader(given as never) : given);
-    return { given, identity, generation: await revocation.generation(identity) };
+    return { given, identity, generation: typeof parent?.gen === 'number' ? parent.gen : 0 };
   }
 
-  private async sign(
-    { given, identity, generation }: Subject<User>,
-    type: TokenType,
-    fresh: boolean | number,
-    options: SignOptions,
-    family?: string,
-  ): Promise<string> {
+  /** A token's id and times, decided before it is signed so that its session can be recorded first. */
+  private plan(type: TokenType, options: CreateTokenOptions): TokenPlan {
     const config = this.config;
     const configured = type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires;
     const lifetime = options.expiresIn === undefined ? configured : expiry(options.expiresIn, 'expiresIn');
@@ -135,15 +184,26 @@ export class TokenFactory<User = never> {
       throw new TypeError(`expiresIn: false needs ${type}TokenExpires: false in the configuration; tokens without exp are refused otherwise`);
     }
     const iat = now();
+    return { type, jti: randomUUID(), iat, lifetime, exp: lifetime === false ? undefined : iat + lifetime };
+  }
+
+  private async sign(
+    { given, identity, generation }: Subject<User>,
+    { type, jti, iat, exp }: TokenPlan,
+    fresh: boolean | number,
+    options: SignOptions,
+    family?: string,
+  ): Promise<string> {
+    const config = this.config;
     // Flask-JWT-Extended's claim order, so tokens read the same side by side.
-    const claims: Record<string, unknown> = { fresh, iat, jti: randomUUID(), type, [config.identityClaim]: identity };
+    const claims: Record<string, unknown> = { fresh, iat, jti, type, [config.identityClaim]: identity };
     if (config.encodeNbf) claims.nbf = iat;
     if (config.cookies.csrfProtect && config.tokenLocation.includes('cookies')) claims.csrf = randomUUID();
     if (config.encodeAudience !== undefined) claims.aud = config.encodeAudience;
     if (config.encodeIssuer !== undefined) claims.iss = config.encodeIssuer;
     if (family !== undefined) claims.fam = family;
     if (generation > 0) claims.gen = generation;
-    if (lifetime !== false) claims.exp = iat + lifetime;
+    if (exp !== undefined) claims.exp = exp;
     const loadedClaims = config.additionalClaimsLoader ? await config.additionalClaimsLoader(given) : {};
     for (const [claim, value] of Object.entries({ ...options.carriedClaims, ...loadedClaims, ...options.additionalClaims })) {
       if (RESERVED_CLAIMS.includes(claim) || claim === config.identityClaim) {
@@ -173,7 +233,16 @@ interface SignOptions extends CreateTokenOptions {
 interface Subject<User> {
   readonly given: Identity | User;
   readonly identity: string;
-  readonly generation: number;
+  generation: number;
+}
+
+interface TokenPlan {
+  readonly type: TokenType;
+  readonly jti: string;
+  readonly iat: number;
+  /** Seconds, or `false`: no `exp`. */
+  readonly lifetime: number | false;
+  readonly exp: number | undefined;
 }
 
 function identityClaim(identity: unknown): string {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
 import type { RequestAdapter } from './adapter';
-import { headerValues, nodeRequestHeader } from './node-headers';
+import { headerValues, nodeRequestHeader, pathOf } from './node-headers';
 
 /** The part of an Express request this library uses (node's request, as Express extends it). */
 export interface ExpressRequestLike extends IncomingMessage {
@@ -11,6 +11,8 @@ export interface ExpressRequestLike extends IncomingMessage {
   body?: unknown;
   /** The URL as received, before a mounted router cut its prefix off. */
   originalUrl?: string;
+  /** The client's address (Express's `req.ip`, which honours `trust proxy`). */
+  ip?: string;
 }
 
 /** The part of an Express response this library uses (node's response, which knows its request). */
@@ -34,6 +36,7 @@ export const expressAdapter: RequestAdapter<ExpressRequestLike> = {
   setHeader: (req, name, value) => responseOf(req).setHeader(name, value),
   responseHeader: (req, name) => headerValues(responseOf(req).getHeader(name)),
   status: (req) => responseOf(req).statusCode,
+  describe: (req) => ({ method: req.method ?? 'GET', path: pathOf(req.originalUrl ?? req.url), ip: req.ip ?? req.socket?.remoteAddress }),
 };
 
 function responseOf(req: ExpressRequestLike): ServerResponse {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeErrorResponse } from '../http-error';
 import type { RequestAdapter } from './adapter';
-import { headerValues, nodeRequestHeader } from './node-headers';
+import { headerValues, nodeRequestHeader, pathOf } from './node-headers';
 
 /** The part of a Koa context this library uses. */
 export interface KoaContextLike {
@@ -12,6 +12,10 @@ export interface KoaContextLike {
   readonly request: object;
   readonly response: { get(field: string): string | string[] | number | undefined };
   readonly status: number;
+  /** The request path, without the query string. */
+  readonly path?: string;
+  /** The client's address (Koa's `ctx.ip`, which honours `app.proxy`). */
+  readonly ip?: string;
   set(field: string, value: string | string[]): void;
   readonly res?: ServerResponse;
   readonly headerSent?: boolean;
@@ -29,6 +33,7 @@ export const koaAdapter: RequestAdapter<KoaContextLike> = {
   setHeader: (ctx, name, value) => ctx.set(name, value),
   responseHeader: (ctx, name) => headerValues(ctx.response.get(name)),
   status: (ctx) => ctx.status,
+  describe: (ctx) => ({ method: ctx.method, path: ctx.path ?? pathOf(ctx.req.url), ip: ctx.ip }),
   prepareErrorResponse(ctx, error) {
     // Koa answers an error that escapes every middleware with `ctx.onerror`: an
     // empty text/plain body for ours. This request's handler renders ours as

@@ -1,4 +1,5 @@
 import type { Action } from 'routing-controllers';
+import type { EventRequest } from '../events';
 import type { JwtHttpError, writeErrorResponse } from '../http-error';
 import { expressAdapter, type ExpressRequestLike, type ExpressResponseLike } from './adapter-express';
 import { koaAdapter, type KoaContextLike } from './adapter-koa';
@@ -33,6 +34,8 @@ export interface RequestAdapter<Context> {
    * render the same way there, with {@link writeErrorResponse}.
    */
   prepareErrorResponse?(ctx: Context, error: JwtHttpError): void;
+  /** The request's method, path and client IP, for events. */
+  describe?(ctx: Context): EventRequest;
 }
 
 /**

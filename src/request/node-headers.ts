@@ -32,3 +32,10 @@ export function nodeRequestHeader(req: IncomingMessage, name: string): string | 
 export function headerValues(value: string | string[] | number | undefined): string[] {
   return value === undefined || value === '' ? [] : Array.isArray(value) ? value : [String(value)];
 }
+
+/** A request URL's path, without its query string. */
+export function pathOf(url: string | undefined): string {
+  if (url === undefined) return '';
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}

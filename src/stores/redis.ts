@@ -1,104 +1,364 @@
-import type { ConsumeOptions, RevocationStore, StoredToken, TokenStatus } from './store';
+import type {
+  NewSession, RefreshOutcome, RefreshUse, RevocationStore, RevokedAll, StartedSession, StoredSession, StoredToken,
+  TokenRevocation, TokenStatus,
+} from './store';
+import { RevocationStoreError } from './store';
 
 /**
- * The two commands the store sends, as ioredis' `Redis` and `Cluster` clients
- * (v5 and v6) have them; ioredis itself stays an optional peer dependency.
+ * The commands the store sends, as ioredis' `Redis` and `Cluster` clients (v5
+ * and v6) have them; ioredis itself stays an optional peer dependency.
  */
 export interface RedisClientLike {
   mget(...keys: string[]): Promise<Array<string | null>>;
   eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  /** `CONFIG GET maxmemory-policy`, to warn when Redis may evict revocations. */
+  config?(subcommand: 'GET', parameter: string): Promise<unknown>;
 }
 
 /** Options of {@link RedisRevocationStore}. */
 export interface RedisRevocationStoreOptions {
   /** Prefix of every key. Default `'rcjwt'`. */
   prefix?: string;
+  /**
+   * Called with a warning when Redis' `maxmemory-policy` is not `noeviction` (an
+   * evicting Redis may drop a revocation and so accept a revoked token again), or
+   * when it cannot be read. Default: `process.emitWarning`.
+   */
+  onWarning?: (message: string) => void;
 }
 
-// Every script writes with an expiry when given one ('' means none).
-const SET_WITH_TTL = `
-local function setWithTtl(key, value, ttl)
+// Helpers every script shares. Times are Redis' own clock, so every instance agrees.
+// Out of memory under noeviction, Redis refuses a script whose first write is one that
+// allocates (SET, ZADD), and runs it whole otherwise: every script that adds data writes
+// that way first, so it fails whole (503); ending a session or reuse detection only deletes.
+// `extend` makes a key live at least `ttl` ms ('' for ever); a key without expiry keeps none.
+const LIB = `
+local function now()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+local function extend(key, ttl, existed)
+  if ttl == '' then redis.call('PERSIST', key) return end
+  local left = redis.call('PTTL', key)
+  if not existed or (left ~= -1 and left < tonumber(ttl)) then redis.call('PEXPIRE', key, ttl) end
+end
+local function setFor(key, value, ttl)
   if ttl == '' then redis.call('SET', key, value) else redis.call('SET', key, value, 'PX', ttl) end
+end
+-- Moves the cut-off past every generation handed out (monotonic: at least now, on Redis' clock),
+-- for at least ttl, the horizon and every mark it replaces; ends every session but 'except'.
+local function revokeAll(cutKey, horizonKey, sessionsKey, marksKey, base, ttl, except)
+  local t = now()
+  local generation = math.max(tonumber(redis.call('GET', cutKey) or '0') + 1, t)
+  local forever = ttl == ''
+  local keep = forever and 0 or tonumber(ttl)
+  local horizon = redis.call('PTTL', horizonKey)
+  if horizon == -1 then forever = true elseif horizon > keep then keep = horizon end
+  local current = redis.call('PTTL', cutKey)
+  if current == -1 then forever = true elseif current > keep then keep = current end
+  local last = redis.call('ZRANGE', marksKey, -1, -1, 'WITHSCORES')
+  if last[2] == 'inf' then forever = true elseif last[2] then keep = math.max(keep, tonumber(last[2]) - t) end
+  -- The write Redis refuses when out of memory comes first: the script then changes nothing (503).
+  if forever then redis.call('SET', cutKey, generation) else redis.call('SET', cutKey, generation, 'PX', math.max(1, math.ceil(keep))) end
+  for _, mark in ipairs(redis.call('ZRANGE', marksKey, 0, -1)) do redis.call('DEL', base .. 'j:' .. mark) end
+  redis.call('DEL', marksKey)
+  local result = { generation }
+  for _, member in ipairs(redis.call('ZRANGE', sessionsKey, 0, -1)) do
+    local key = base .. 's:' .. member
+    local raw = redis.call('GET', key)
+    if raw then
+      local session = cjson.decode(raw)
+      if session.i == except then
+        session.g = generation
+        redis.call('SET', key, cjson.encode(session), 'KEEPTTL')
+      else
+        redis.call('DEL', key)
+        redis.call('ZREM', sessionsKey, member)
+        table.insert(result, session.i)
+      end
+    else
+      redis.call('ZREM', sessionsKey, member)
+    end
+  end
+  return result
 end
 `;
 
-const REVOKE = `${SET_WITH_TTL}
-setWithTtl(KEYS[1], '1', ARGV[1])
+// KEYS: cut-off, horizon, sessions index, marks index; ARGV: base, ttl, except.
+const REVOKE_ALL = `${LIB}
+return revokeAll(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])`;
+
+// KEYS: mark, marks index, cut-off, horizon, sessions index; ARGV: base, ttl, max per identity, cut-off ttl, encoded jti.
+const REVOKE_TOKEN = `${LIB}
+local t = now()
+local live = redis.call('ZCOUNT', KEYS[2], '(' .. t, '+inf')
+if not redis.call('ZSCORE', KEYS[2], ARGV[5]) and live >= tonumber(ARGV[3]) then
+  local ttl = ''
+  if ARGV[2] ~= '' and ARGV[4] ~= '' then ttl = math.max(tonumber(ARGV[2]), tonumber(ARGV[4])) end
+  return revokeAll(KEYS[3], KEYS[4], KEYS[5], KEYS[2], ARGV[1], tostring(ttl), '')
+end
+local existed = redis.call('EXISTS', KEYS[2]) == 1
+if ARGV[2] == '' then
+  redis.call('SET', KEYS[1], '1')
+  redis.call('ZADD', KEYS[2], 'inf', ARGV[5])
+else
+  redis.call('ZADD', KEYS[2], 'GT', t + tonumber(ARGV[2]), ARGV[5])
+  local left = redis.call('PTTL', KEYS[1])
+  if left ~= -1 and left < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[2]) end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', t)
+extend(KEYS[2], ARGV[2], existed)
+return 0`;
+
+// KEYS: cut-off, sessions index, record; ARGV: base, id, refresh jti, max age, ttl, metadata, max per identity, encoded id.
+const START_SESSION = `${LIB}
+local t = now()
+local result = { tonumber(redis.call('GET', KEYS[1]) or '0') }
+local session = { i = ARGV[2], c = t, u = t, g = result[1], r = ARGV[3], p = '', pa = 0, m = ARGV[6] }
+if ARGV[4] ~= '' then session.x = t + tonumber(ARGV[4]) end
+setFor(KEYS[3], cjson.encode(session), ARGV[5])
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if redis.call('EXISTS', ARGV[1] .. 's:' .. member) == 0 then redis.call('ZREM', KEYS[2], member) end
+end
+local count = redis.call('ZCARD', KEYS[2])
+while count >= tonumber(ARGV[7]) do
+  local oldest = redis.call('ZPOPMIN', KEYS[2])
+  local key = ARGV[1] .. 's:' .. oldest[1]
+  local raw = redis.call('GET', key)
+  if raw then
+    table.insert(result, cjson.decode(raw).i)
+    redis.call('DEL', key)
+  end
+  count = count - 1
+end
+local existed = redis.call('EXISTS', KEYS[2]) == 1
+redis.call('ZADD', KEYS[2], t, ARGV[8])
+extend(KEYS[2], ARGV[5], existed)
+return result`;
+
+// KEYS: cut-off, mark, record, sessions index; ARGV: generation, jti, grace, idle timeout, rotation, encoded id.
+// Security-relevant deletions come before any write Redis could refuse when out of memory.
+const USE_REFRESH = `${LIB}
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'revoked' end
+local raw = redis.call('GET', KEYS[3])
+if not raw then return 'revoked' end
+local session = cjson.decode(raw)
+if math.max(tonumber(ARGV[1]), session.g) < tonumber(redis.call('GET', KEYS[1]) or '0') then return 'revoked' end
+local t = now()
+local outcome = 'active'
+if session.x and t >= session.x then outcome = 'expired'
+elseif ARGV[4] ~= '' and t - session.u > tonumber(ARGV[4]) then outcome = 'idle'
+elseif ARGV[5] == '1' and ARGV[2] ~= session.r then
+  if ARGV[2] == session.p and t - session.pa <= tonumber(ARGV[3]) then return 'concurrent' end
+  outcome = 'reused'
+end
+if outcome ~= 'active' then
+  redis.call('DEL', KEYS[3])
+  redis.call('ZREM', KEYS[4], ARGV[6])
+  return outcome
+end
+if ARGV[5] == '1' then
+  session.p = ARGV[2]
+  session.pa = t
+  session.r = ''
+end
+session.u = t
+redis.call('SET', KEYS[3], cjson.encode(session), 'KEEPTTL')
+return 'active'`;
+
+// KEYS: record, sessions index; ARGV: the successor's jti, ttl.
+const ROTATED = `${LIB}
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local session = cjson.decode(raw)
+session.r = ARGV[1]
+redis.call('SET', KEYS[1], cjson.encode(session), 'KEEPTTL')
+extend(KEYS[1], ARGV[2], true)
+extend(KEYS[2], ARGV[2], true)
 return 1`;
 
-const REVOKE_ALL = `
-local generation = redis.call('INCR', KEYS[1])
-if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return generation`;
+// KEYS: record, sessions index; ARGV: encoded id.
+const END_SESSION = `
+local ended = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return ended`;
 
-// KEYS: jti, family, generation, used; ARGV: token generation, used ttl, grace, family ttl.
-// Redis' own clock decides the grace interval, so every instance agrees on it.
-const CONSUME = `${SET_WITH_TTL}
-if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 'revoked' end
-if tonumber(redis.call('GET', KEYS[3]) or '0') > tonumber(ARGV[1]) then return 'revoked' end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local first = tonumber(redis.call('GET', KEYS[4]))
-if not first then
-  setWithTtl(KEYS[4], now, ARGV[2])
-  return 'active'
+// KEYS: horizon; ARGV: ttl.
+const EXTEND_HORIZON = `${LIB}
+local existed = redis.call('EXISTS', KEYS[1]) == 1
+if ARGV[1] == '' then redis.call('SET', KEYS[1], '1') return 0 end
+if not existed then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) else extend(KEYS[1], ARGV[1], true) end
+return 0`;
+
+// KEYS: sessions index; ARGV: base. Drops index entries whose record expired.
+const SESSIONS = `
+local found = {}
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local raw = redis.call('GET', ARGV[1] .. 's:' .. member)
+  if raw then table.insert(found, raw) else redis.call('ZREM', KEYS[1], member) end
 end
-if now - first <= tonumber(ARGV[3]) then return 'concurrent' end
-setWithTtl(KEYS[2], '1', ARGV[4])
-return 'reused'`;
+return found`;
 
 /**
- * Revocations in Redis, shared by every instance of the app; works with a single
- * server and with Redis Cluster. All keys of one identity carry the same hash
- * tag, so they live in one slot and one command answers a request: an `MGET` of
- * the token's jti, family and the identity's generation, or one script when a
- * refresh token is used up. Each entry expires with what it revokes.
+ * Revocations and sessions in Redis, shared by every instance of the app; works
+ * with a single server and with Redis Cluster. All keys of one identity carry the
+ * same hash tag, so they live in one slot and one command answers a request: an
+ * `MGET` of the identity's cut-off, the token's revoked mark and its session on
+ * the hot path, one script for everything else. Each identity holds at most
+ * `maxSessionsPerIdentity` sessions and as many revoked-token marks.
+ *
+ * Revocation needs `maxmemory-policy noeviction`: an evicting Redis may drop a
+ * revocation under memory pressure. Under `noeviction` a full Redis refuses
+ * writes (503) and keeps every revocation. The store checks the policy at start
+ * and warns when it is not `noeviction` or cannot be read.
  */
 export class RedisRevocationStore implements RevocationStore {
   private readonly prefix: string;
+  private readonly onWarning: (message: string) => void;
+  /** Settles once the eviction policy has been checked (never rejects). */
+  readonly evictionPolicyChecked: Promise<void>;
 
   constructor(private readonly client: RedisClientLike, options: RedisRevocationStoreOptions = {}) {
     this.prefix = options.prefix ?? 'rcjwt';
+    this.onWarning = options.onWarning ?? ((message) => process.emitWarning(message, 'RevocationStoreWarning'));
+    this.evictionPolicyChecked = this.checkEvictionPolicy();
   }
 
-  async status(token: StoredToken, consume?: ConsumeOptions): Promise<TokenStatus> {
-    const { identity, jti, family } = token;
-    if (consume && jti !== undefined) {
-      const keys = [this.key(identity, 'j', jti), this.key(identity, 'f', family ?? ''), this.key(identity, 'g'), this.key(identity, 'u', jti)];
-      const args = [token.generation, ttlArg(consume.ttl), consume.grace, ttlArg(consume.familyTtl)];
-      return (await this.client.eval(CONSUME, keys.length, ...keys, ...args)) as TokenStatus;
-    }
-    const keys = [this.key(identity, 'g')];
-    if (jti !== undefined) keys.push(this.key(identity, 'j', jti));
-    if (family !== undefined) keys.push(this.key(identity, 'f', family));
-    const [generation, ...revoked] = await this.client.mget(...keys);
-    return revoked.some((value) => value !== null) || Number(generation ?? 0) > token.generation ? 'revoked' : 'active';
+  async status(token: StoredToken): Promise<TokenStatus> {
+    const base = this.base(token.identity);
+    const keys = [`${base}c`, token.jti === undefined ? `${base}j` : `${base}j:${keyPart(token.jti)}`];
+    if (token.family !== undefined) keys.push(`${base}s:${keyPart(token.family)}`);
+    const [cutoff, mark, session] = await this.run(() => this.client.mget(...keys));
+    if (mark !== null || session === null) return 'revoked';
+    const cut = Number(cutoff ?? 0);
+    if (token.generation >= cut) return 'active';
+    // Older than the cut-off: only a session the wholesale revocation spared keeps it.
+    return session !== undefined && (JSON.parse(session) as RecordJson).g >= cut ? 'active' : 'revoked';
   }
 
-  async revokeToken(identity: string, jti: string, ttl: number | undefined): Promise<void> {
-    await this.client.eval(REVOKE, 1, this.key(identity, 'j', jti), ttlArg(ttl));
+  async useRefreshToken(token: StoredToken, use: RefreshUse): Promise<RefreshOutcome> {
+    if (token.family === undefined) return this.status(token);
+    const base = this.base(token.identity);
+    const id = keyPart(token.family);
+    const keys = [`${base}c`, token.jti === undefined ? `${base}j` : `${base}j:${keyPart(token.jti)}`, `${base}s:${id}`, `${base}sx`];
+    const args = [token.generation, token.jti ?? '', use.grace, ttlArg(use.idleTimeout), use.rotation ? '1' : '0', id];
+    return (await this.eval(USE_REFRESH, keys, args)) as RefreshOutcome;
   }
 
-  async revokeFamily(identity: string, family: string, ttl: number | undefined): Promise<void> {
-    await this.client.eval(REVOKE, 1, this.key(identity, 'f', family), ttlArg(ttl));
+  async startSession(identity: string, session: NewSession): Promise<StartedSession> {
+    const base = this.base(identity);
+    const id = keyPart(session.id);
+    const args = [base, session.id, session.refreshJti, ttlArg(session.maxAge), ttlArg(session.ttl), session.metadata, session.maxPerIdentity, id];
+    const [generation, ...evicted] = (await this.eval(START_SESSION, [`${base}c`, `${base}sx`, `${base}s:${id}`], args)) as [number, ...string[]];
+    return { generation: Number(generation), evicted: evicted.map((ended) => ({ identity, id: ended })) };
   }
 
-  async revokeAll(identity: string, ttl: number | undefined): Promise<void> {
-    await this.client.eval(REVOKE_ALL, 1, this.key(identity, 'g'), ttlArg(ttl));
+  async rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): Promise<boolean> {
+    const base = this.base(identity);
+    return (await this.eval(ROTATED, [`${base}s:${keyPart(sessionId)}`, `${base}sx`], [jti, ttlArg(ttl)])) === 1;
+  }
+
+  async endSession(identity: string, sessionId: string): Promise<boolean> {
+    const base = this.base(identity);
+    const id = keyPart(sessionId);
+    return (await this.eval(END_SESSION, [`${base}s:${id}`, `${base}sx`], [id])) === 1;
+  }
+
+  async revokeToken(identity: string, jti: string, limits: TokenRevocation): Promise<RevokedAll | undefined> {
+    const base = this.base(identity);
+    const mark = keyPart(jti);
+    const keys = [`${base}j:${mark}`, `${base}jx`, `${base}c`, `${base}h`, `${base}sx`];
+    const answer = await this.eval(REVOKE_TOKEN, keys, [base, ttlArg(limits.ttl), limits.maxPerIdentity, ttlArg(limits.cutoffTtl), mark]);
+    return Array.isArray(answer) ? revokedAll(answer) : undefined;
+  }
+
+  async revokeAll(identity: string, ttl: number | undefined, except?: string): Promise<RevokedAll> {
+    const base = this.base(identity);
+    const keys = [`${base}c`, `${base}h`, `${base}sx`, `${base}jx`];
+    return revokedAll((await this.eval(REVOKE_ALL, keys, [base, ttlArg(ttl), except ?? ''])) as unknown[]);
   }
 
   async generation(identity: string): Promise<number> {
-    const [generation] = await this.client.mget(this.key(identity, 'g'));
-    return Number(generation ?? 0);
+    const [cutoff] = await this.run(() => this.client.mget(`${this.base(identity)}c`));
+    return Number(cutoff ?? 0);
   }
 
-  /** `prefix:{identity}:kind[:id]`; the identity is escaped so it can never end the hash tag early. */
-  private key(identity: string, kind: 'j' | 'f' | 'u' | 'g', id?: string): string {
-    const base = `${this.prefix}:{${encodeURIComponent(identity)}}:${kind}`;
-    return id === undefined ? base : `${base}:${id}`;
+  async extendHorizon(identity: string, ttl: number | undefined): Promise<void> {
+    await this.eval(EXTEND_HORIZON, [`${this.base(identity)}h`], [ttlArg(ttl)]);
+  }
+
+  async sessions(identity: string): Promise<StoredSession[]> {
+    const base = this.base(identity);
+    const found = (await this.eval(SESSIONS, [`${base}sx`], [base])) as string[];
+    return found.map((raw) => {
+      const record = JSON.parse(raw) as RecordJson;
+      return { id: record.i, createdAt: record.c, lastUsedAt: record.u, expiresAt: record.x, metadata: record.m };
+    });
+  }
+
+  /**
+   * Warns (through `onWarning`) unless Redis' `maxmemory-policy` is `noeviction`.
+   * Managed Redis often refuses `CONFIG`: then it warns that the policy could not
+   * be checked. Never throws.
+   */
+  async checkEvictionPolicy(): Promise<void> {
+    const advice = 'revocation needs maxmemory-policy noeviction (an evicting Redis may drop a revocation and accept a revoked token again)';
+    try {
+      if (!this.client.config) throw new Error('no CONFIG command');
+      const answer = await this.client.config('GET', 'maxmemory-policy');
+      const policy = Array.isArray(answer) ? answer[1] : undefined;
+      if (policy !== 'noeviction') this.onWarning(`RedisRevocationStore: maxmemory-policy is ${String(policy)}; ${advice}`);
+    } catch {
+      this.onWarning(`RedisRevocationStore: could not read maxmemory-policy (CONFIG GET refused?); make sure ${advice}`);
+    }
+  }
+
+  /** `prefix:{identity}:`: the identity encoded so it can never end the hash tag early, every string to its own key. */
+  private base(identity: string): string {
+    return `${this.prefix}:{${keyPart(identity)}}:`;
+  }
+
+  private eval(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return this.run(() => this.client.eval(script, keys.length, ...keys, ...args));
+  }
+
+  /** A call to Redis: its failures (connection, timeout, out of memory) are the store's own. */
+  private async run<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw new RevocationStoreError('Redis did not answer the revocation store', { cause: error });
+    }
   }
 }
 
+/** A session record as the scripts keep it (short names: it is stored once per session). */
+interface RecordJson {
+  i: string;
+  c: number;
+  u: number;
+  x?: number;
+  g: number;
+  m: string;
+}
+
+const SAFE_PART = /^[\w.-]*$/;
+const UNSAFE_CHARACTER = /[%{}:]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A total, injective encoding of any string into a key part: `%`, the hash-tag
+ * braces, `:` and lone UTF-16 surrogates (which UTF-8 cannot carry: they would
+ * all become U+FFFD and collide) become `%` and four hex digits.
+ */
+export function keyPart(value: string): string {
+  if (SAFE_PART.test(value)) return value;
+  return value.replace(UNSAFE_CHARACTER, (character) => `%${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function revokedAll([generation, ...ended]: unknown[]): RevokedAll {
+  return { generation: Number(generation), ended: ended as string[] };
+}
+
 function ttlArg(ttl: number | undefined): string | number {
-  return ttl === undefined ? '' : Math.max(1, Math.ceil(ttl));
+  return ttl === undefined || ttl === Infinity ? '' : Math.max(1, Math.ceil(ttl));
 }

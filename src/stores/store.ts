@@ -1,47 +1,160 @@
 /**
- * Where revocations live. Implementations answer every question a request asks
- * in one round trip, and give each entry the lifetime of what it revokes.
- * Times to live are in milliseconds; `undefined` means "no expiry" (tokens without `exp`).
- * An in-process store may answer synchronously; a promise is bounded in time.
+ * Where revocations and sessions live. Everything an identity has in a store
+ * (its sessions, its revoked-token marks, its cut-off) is kept together and
+ * bounded per identity, so no user can grow the store for everyone.
+ *
+ * Times to live are milliseconds decided by the library (see `Lifetimes` in
+ * revocation.ts); `undefined` means "no expiry" (tokens without `exp`). An
+ * in-process store may answer synchronously; a promise is bounded in time.
+ *
+ * A store that cannot answer (connection lost, out of memory) throws or rejects
+ * with a {@link RevocationStoreError}; the request then fails closed (503). Any
+ * other error is a bug, never taken for "store unavailable", never failed open.
  */
 export interface RevocationStore {
   /**
-   * The state of one token: revoked by its `jti`, by its family, or by a cut-off
-   * of its identity (its `generation` is older than the identity's). With
-   * `consume`, a refresh token is also used up, atomically: the first use is
-   * `active`, a second use within the grace interval `concurrent`, a later one
-   * `reused` (and the store revokes the token's family).
+   * The hot path, one round trip: a token is revoked when its `jti` is, when it
+   * belongs to a session that no longer exists, or when it is older than the
+   * identity's cut-off (its generation, or its session's, is below it).
    */
-  status(token: StoredToken, consume?: ConsumeOptions): TokenStatus | Promise<TokenStatus>;
-  /** Revokes one token by its `jti`. */
-  revokeToken(identity: string, jti: string, ttl: number | undefined): void | Promise<void>;
-  /** Revokes every token of a refresh-token family. */
-  revokeFamily(identity: string, family: string, ttl: number | undefined): void | Promise<void>;
-  /** Revokes every token of `identity` issued so far: its generation moves on. */
-  revokeAll(identity: string, ttl: number | undefined): void | Promise<void>;
-  /** The identity's current generation (0 until `revokeAll`), stamped into new tokens. */
+  status(token: StoredToken): TokenStatus | Promise<TokenStatus>;
+  /**
+   * A refresh token presented on a refresh route, one round trip: `status`'s
+   * checks, then the session's limits (its absolute end, its idle timeout), and
+   * under rotation the use of the token, atomically: the session's current
+   * refresh token is `active` (and becomes the one last used), the one last used
+   * within the grace interval is `concurrent`, any other is `reused` and ends the
+   * session. An `active` use records the session's last use.
+   */
+  useRefreshToken(token: StoredToken, use: RefreshUse): RefreshOutcome | Promise<RefreshOutcome>;
+  /**
+   * Starts a session of `identity`; beyond `maxPerIdentity` the oldest ones end.
+   * Answers the generation to stamp into the session's tokens and what ended.
+   */
+  startSession(identity: string, session: NewSession): StartedSession | Promise<StartedSession>;
+  /**
+   * Records the refresh token that succeeds a rotation (`jti`) and extends the
+   * session's record to `ttl`. `false` when the session has ended meanwhile.
+   */
+  rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): boolean | Promise<boolean>;
+  /** Ends one session: every token of it is refused from now on. `false` when it did not exist. */
+  endSession(identity: string, sessionId: string): boolean | Promise<boolean>;
+  /**
+   * Revokes one token by its `jti` for `ttl`. An identity holds at most `maxPerIdentity`
+   * such marks: beyond that they collapse into a cut-off (every token of the
+   * identity issued so far is refused, its sessions end), never forgotten.
+   */
+  revokeToken(identity: string, jti: string, limits: TokenRevocation): RevokedAll | undefined | Promise<RevokedAll | undefined>;
+  /**
+   * Moves the identity's cut-off past every token issued so far and ends its
+   * sessions, but `except` (whose tokens stay valid). The cut-off only grows
+   * (monotonic, also once an earlier one has expired) and lives `ttl`, at least as
+   * long as the identity's horizon.
+   */
+  revokeAll(identity: string, ttl: number | undefined, except?: string): RevokedAll | Promise<RevokedAll>;
+  /** The identity's cut-off now (0 when none), stamped into new tokens as `gen`. */
   generation(identity: string): number | Promise<number>;
+  /**
+   * A token outside any session that lives longer than the configured lifetimes
+   * (a "remember me" `expiresIn`) was issued: the identity's next cut-off must
+   * live at least `ttl` (`undefined`: for ever).
+   */
+  extendHorizon(identity: string, ttl: number | undefined): void | Promise<void>;
+  /** The identity's sessions that still exist, in no particular order. */
+  sessions(identity: string): StoredSession[] | Promise<StoredSession[]>;
 }
 
 /** What a store needs to know of a token. */
 export interface StoredToken {
   readonly identity: string;
   readonly jti?: string;
-  /** Refresh-token family (rotation). */
+  /** The session (token family) the token belongs to. */
   readonly family?: string;
-  /** The identity's generation when the token was issued. */
+  /** The identity's cut-off when the token (or its session) was issued. */
   readonly generation: number;
 }
 
-/** How to use up a refresh token. */
-export interface ConsumeOptions {
-  /** How long to remember the use: the token's remaining life. */
-  readonly ttl: number | undefined;
+/** How a refresh token is used on a refresh route. */
+export interface RefreshUse {
+  /** Rotation: use the token up, detect reuse. */
+  readonly rotation: boolean;
   /** A second use within this many milliseconds is `concurrent`, not reuse. */
   readonly grace: number;
-  /** How long a family revoked for reuse stays revoked: the longest life of its tokens. */
-  readonly familyTtl: number | undefined;
+  /** A session not used for this many milliseconds ends (`idle`); `undefined`: no idle limit. */
+  readonly idleTimeout: number | undefined;
 }
 
-/** A token's state in the store. */
-export type TokenStatus = 'active' | 'revoked' | 'concurrent' | 'reused';
+/** The state of a token on the hot path. */
+export type TokenStatus = 'active' | 'revoked';
+
+/**
+ * A refresh token's use: `expired` (the session is past its absolute end) and
+ * `idle` (not used within the idle timeout) end the session as `reused` does.
+ */
+export type RefreshOutcome = TokenStatus | 'concurrent' | 'reused' | 'expired' | 'idle';
+
+/** A session to start. */
+export interface NewSession {
+  readonly id: string;
+  /** The jti of the session's first refresh token (rotation uses it up). */
+  readonly refreshJti: string;
+  /** Milliseconds from now the session may last at most; `undefined`: no limit. */
+  readonly maxAge: number | undefined;
+  /** How long the record must live: its longest-lived token's acceptance. */
+  readonly ttl: number | undefined;
+  /** The app's metadata, already checked and serialised as JSON. */
+  readonly metadata: string;
+  readonly maxPerIdentity: number;
+}
+
+/** How long a revoked-token mark lives, and what happens beyond the identity's bound. */
+export interface TokenRevocation {
+  /** The token's acceptance left: until its `exp` plus the leeway. */
+  readonly ttl: number | undefined;
+  readonly maxPerIdentity: number;
+  /** The cut-off's time to live when the marks collapse into one. */
+  readonly cutoffTtl: number | undefined;
+}
+
+/** A session that ended. */
+export interface EndedSession {
+  readonly identity: string;
+  readonly id: string;
+}
+
+/** What starting a session did. */
+export interface StartedSession {
+  readonly generation: number;
+  /** Sessions that ended to make room (oldest first): the identity's beyond its bound, or a full store's least recently used. */
+  readonly evicted: readonly EndedSession[];
+}
+
+/** What a wholesale revocation did. */
+export interface RevokedAll {
+  readonly generation: number;
+  /** The identity's sessions it ended. */
+  readonly ended: readonly string[];
+}
+
+/** A session as the store holds it; times in milliseconds since the epoch (the store's clock). */
+export interface StoredSession {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
+  /** The absolute end; `undefined`: none. */
+  readonly expiresAt: number | undefined;
+  /** The app's metadata as JSON. */
+  readonly metadata: string;
+}
+
+/**
+ * The store could not answer (connection lost, timeout, out of memory): the
+ * request fails closed with 503. Custom stores reject with it; anything else
+ * they throw counts as a bug.
+ */
+export class RevocationStoreError extends Error {
+  constructor(message = 'revocation store unavailable', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RevocationStoreError';
+  }
+}
