@@ -162,6 +162,8 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       });
 
       it('N parallel refreshes with the same token: exactly one wins', async () => {
+        // A grace interval longer than a loaded machine takes to serve all 20.
+        jwt = await serve({ refreshTokenRotation: true, rotationGracePeriod: '10s' });
         const login = await jwt.tokens.createTokenPair('alice');
         const results = await Promise.all(Array.from({ length: 20 }, () => server.request.post('/rev/refresh').set(bearer(login.refreshToken))));
         const statuses = results.map((r) => r.status);
@@ -375,7 +377,9 @@ describe('MemoryRevocationStore: a full store is never an outage and never turns
     const store = new MemoryRevocationStore({ maxEntries: 10 });
     const server = await startServer([Routes], { secretKey: SECRET, revocationStore: store, refreshTokenRotation: true, rotationGracePeriod: 0, ...config });
     current = server.jwt;
-    // One user fills the store with sessions of many identities of their own making.
+    // One user floods refreshes, then fills the store with sessions of many identities of their own making.
+    let { refreshToken } = await server.jwt.tokens.createTokenPair('mallory');
+    for (let i = 0; i < 30; i++) refreshToken = (await server.request.post('/rev/refresh').set(bearer(refreshToken)).expect(200)).body.refresh_token;
     for (let i = 0; i < 30; i++) await server.jwt.tokens.createTokenPair(`mallory-${i}`);
     expect(store.size).to.be.at.most(10);
     return { server, store };

@@ -223,10 +223,12 @@ export class Revocation {
     const stored: StoredSession[] = await this.settle(() => this.settings.store.sessions(identity));
     const now = Date.now();
     const idle = this.settings.sessionIdleTimeout;
+    // Newest first; stores list oldest first, so equal times keep that order reversed.
     return stored
-      .filter((session) => (session.expiresAt === undefined || session.expiresAt > now) && (idle === undefined || now - session.lastUsedAt <= idle))
-      .sort((a, b) => b.createdAt - a.createdAt)
-      .map((session) => ({
+      .map((session, index) => ({ session, index }))
+      .filter(({ session }) => (session.expiresAt === undefined || session.expiresAt > now) && (idle === undefined || now - session.lastUsedAt <= idle))
+      .sort((a, b) => b.session.createdAt - a.session.createdAt || b.index - a.index)
+      .map(({ session }) => ({
         id: session.id,
         createdAt: new Date(session.createdAt),
         lastUsedAt: new Date(session.lastUsedAt),

@@ -60,7 +60,7 @@ export interface RevocationStore {
    * live at least `ttl` (`undefined`: for ever).
    */
   extendHorizon(identity: string, ttl: number | undefined): void | Promise<void>;
-  /** The identity's sessions that still exist, in no particular order. */
+  /** The identity's sessions that still exist, oldest first. */
   sessions(identity: string): StoredSession[] | Promise<StoredSession[]>;
 }
 

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { Cluster, Redis } from 'ioredis';
+import { Ctx, Get, JsonController, Post } from 'routing-controllers';
+import {
+  CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, MemoryRevocationStore, RedisRevocationStore, RevocationStoreError,
+  type JwtClaims, type JwtConfig, type JwtEventName, type JwtEvents, type KoaContextLike, type RevocationStore,
+} from '../src';
+import { SECRET, startServer, type TestServer } from './helpers';
+import { connectRedis, freePortBase, hasRedisServer, LocalCluster, REDIS_URL, requireService } from './services';
+
+// Each server's own manager, by its port, for the refresh route's rotate().
+const managers = new Map<number, JwtManager>();
+
+@JsonController('/s')
+class Routes {
+  @Get('/me') @JwtRequired() me(@CurrentJwt() claims: JwtClaims) { return { id: claims.sub, session: claims.fam }; }
+  @Post('/refresh') @JwtRefreshTokenRequired() async refresh(@CurrentJwt() claims: JwtClaims, @Ctx() ctx: KoaContextLike) {
+    const jwt = managers.get(ctx.req.socket.localPort!)!;
+    const { accessToken, refreshToken } = await jwt.tokens.rotate(claims);
+    return { access_token: accessToken, refresh_token: refreshToken };
+  }
+}
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Two app instances sharing one store (one process each would share Redis the same way). */
+interface Instances {
+  a: TestServer;
+  b: TestServer;
+  events: Array<{ name: JwtEventName; instance: 'a' | 'b'; data: JwtEvents[JwtEventName] }>;
+}
+
+const EVENT_NAMES: JwtEventName[] = ['login', 'refresh', 'logout', 'sessionEnded', 'reuseDetected', 'revokedTokenUsed', 'storeUnavailable'];
+
+function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<[RevocationStore, RevocationStore]>): void {
+  describe(`sessions with the ${name}, two app instances`, function () {
+    this.timeout(30_000);
+    let instances: Instances | undefined;
+    let stores: [RevocationStore, RevocationStore];
+
+    beforeEach(async function () {
+      stores = await makeStores(this);
+    });
+    afterEach(async () => {
+      await instances?.a.close();
+      await instances?.b.close();
+      instances = undefined;
+    });
+
+    async function serve(config: Partial<JwtConfig> = {}): Promise<Instances> {
+      const events: Instances['events'] = [];
+      const start = async (instance: 'a' | 'b', store: RevocationStore) => {
+        const server = await startServer([Routes], {
+          secretKey: SECRET, revocationStore: store, refreshTokenRotation: true, rotationGracePeriod: '100ms', ...config,
+        });
+        managers.set(Number(new URL(server.url).port), server.jwt);
+        for (const event of EVENT_NAMES) server.jwt.on(event, (data) => { events.push({ name: event, instance, data }); });
+        return server;
+      };
+      instances = { a: await start('a', stores[0]), b: await start('b', stores[1]), events };
+      return instances;
+    }
+
+    it('lists the identity\'s live sessions, newest first, with dates and bounded metadata', async () => {
+      const { a, b } = await serve();
+      const first = await a.jwt.tokens.createTokenPair('alice', { session: { userAgent: 'Firefox', ip: '10.0.0.1' } });
+      await sleep(5);
+      const second = await b.jwt.tokens.createTokenPair('alice', { session: { userAgent: 'x'.repeat(5000), label: 'phone', trusted: true } });
+      await b.jwt.tokens.createTokenPair('bob');
+      const listed = await a.jwt.sessions('alice');
+      expect(listed.map((session) => session.id)).to.deep.equal([second.sessionId, first.sessionId]);
+      expect(listed[1].metadata).to.deep.equal({ userAgent: 'Firefox', ip: '10.0.0.1' });
+      expect(listed[0].metadata).to.deep.equal({ userAgent: 'x'.repeat(256), label: 'phone', trusted: true });
+      for (const session of listed) {
+        expect(session.createdAt).to.be.instanceOf(Date);
+        expect(session.lastUsedAt.getTime()).to.equal(session.createdAt.getTime());
+        expect(session.expiresAt).to.be.instanceOf(Date);
+        expect(session.expiresAt!.getTime() - session.createdAt.getTime()).to.equal(30 * 86400 * 1000);
+      }
+      // A refresh on the other instance moves lastUsedAt.
+      await sleep(5);
+      await b.request.post('/s/refresh').set(bearer(first.refreshToken)).expect(200);
+      const after = (await a.jwt.sessions('alice')).find((session) => session.id === first.sessionId)!;
+      expect(after.lastUsedAt.getTime()).to.be.above(after.createdAt.getTime());
+      let error: unknown;
+      await a.jwt.tokens.createTokenPair('alice', { session: { nested: {} as unknown as string } }).catch((e: unknown) => { error = e; });
+      expect(error).to.be.instanceOf(TypeError);
+    });
+
+    it('revokeSession on one instance ends that device at once on the other: access and refresh token', async () => {
+      const { a, b } = await serve();
+      const laptop = await a.jwt.tokens.createTokenPair('alice');
+      const phone = await a.jwt.tokens.createTokenPair('alice');
+      await a.request.get('/s/me').set(bearer(laptop.accessToken)).expect(200);
+      await b.jwt.revokeSession('alice', laptop.sessionId);
+      expect((await a.request.get('/s/me').set(bearer(laptop.accessToken)).expect(401)).body).to.deep.equal({ msg: 'Token has been revoked' });
+      await a.request.post('/s/refresh').set(bearer(laptop.refreshToken)).expect(401);
+      await a.request.get('/s/me').set(bearer(phone.accessToken)).expect(200);
+      expect((await a.jwt.sessions('alice')).map((session) => session.id)).to.deep.equal([phone.sessionId]);
+    });
+
+    it('revokeAllTokensFor(identity, { except }) ends every other session and token, the excepted one lives on', async () => {
+      const { a, b } = await serve();
+      const current = await a.jwt.tokens.createTokenPair('alice');
+      const others = [await b.jwt.tokens.createTokenPair('alice'), await a.jwt.tokens.createTokenPair('alice')];
+      const standalone = await a.jwt.tokens.createAccessToken('alice');
+      await b.jwt.revokeAllTokensFor('alice', { except: current.sessionId });
+      for (const other of others) {
+        await a.request.get('/s/me').set(bearer(other.accessToken)).expect(401);
+        await b.request.post('/s/refresh').set(bearer(other.refreshToken)).expect(401);
+      }
+      await b.request.get('/s/me').set(bearer(standalone)).expect(401);
+      await b.request.get('/s/me').set(bearer(current.accessToken)).expect(200);
+      const rotated = (await a.request.post('/s/refresh').set(bearer(current.refreshToken)).expect(200)).body;
+      await b.request.get('/s/me').set(bearer(rotated.access_token)).expect(200);
+      expect((await b.jwt.sessions('alice')).map((session) => session.id)).to.deep.equal([current.sessionId]);
+      // And without except, that one ends too.
+      await a.jwt.revokeAllTokensFor('alice');
+      await b.request.get('/s/me').set(bearer(rotated.access_token)).expect(401);
+      expect(await a.jwt.sessions('alice')).to.deep.equal([]);
+    });
+
+    it('sessionMaxAge: no refresh, rotated or not, extends a session past login + max age', async () => {
+      const { a, b } = await serve({ sessionMaxAge: 2 });
+      const login = await a.jwt.tokens.createTokenPair('alice');
+      let refreshToken = login.refreshToken;
+      for (let i = 0; i < 3; i++) {
+        await sleep(400);
+        refreshToken = (await (i % 2 ? a : b).request.post('/s/refresh').set(bearer(refreshToken)).expect(200)).body.refresh_token;
+      }
+      await sleep(1000);
+      const res = await b.request.post('/s/refresh').set(bearer(refreshToken)).expect(401);
+      expect(res.body).to.deep.equal({ msg: 'Session has expired; log in again' });
+      expect(await a.jwt.sessions('alice')).to.deep.equal([]);
+      await a.request.post('/s/refresh').set(bearer(refreshToken)).expect(401);
+    });
+
+    it('sessionIdleTimeout: a session not refreshed for that long ends; an active one lives on', async () => {
+      const { a, b } = await serve({ sessionIdleTimeout: '1200ms' });
+      const idle = await a.jwt.tokens.createTokenPair('alice');
+      let active = (await a.jwt.tokens.createTokenPair('alice')).refreshToken;
+      for (let i = 0; i < 3; i++) {
+        await sleep(500);
+        active = (await b.request.post('/s/refresh').set(bearer(active)).expect(200)).body.refresh_token;
+      }
+      expect((await a.jwt.sessions('alice'))).to.have.length(1);
+      const res = await a.request.post('/s/refresh').set(bearer(idle.refreshToken)).expect(401);
+      expect(res.body).to.deep.equal({ msg: 'Session ended after inactivity; log in again' });
+      await a.request.post('/s/refresh').set(bearer(active)).expect(200);
+    });
+
+    it('maxSessionsPerIdentity: beyond it the oldest session ends (evicted), on both instances', async () => {
+      const { a, b, events } = await serve({ maxSessionsPerIdentity: 2 });
+      const oldest = await a.jwt.tokens.createTokenPair('alice');
+      await sleep(2);
+      const middle = await b.jwt.tokens.createTokenPair('alice');
+      await sleep(2);
+      const newest = await a.jwt.tokens.createTokenPair('alice');
+      await b.request.get('/s/me').set(bearer(oldest.accessToken)).expect(401);
+      await b.request.get('/s/me').set(bearer(middle.accessToken)).expect(200);
+      expect((await b.jwt.sessions('alice')).map((session) => session.id)).to.deep.equal([newest.sessionId, middle.sessionId]);
+      const evicted = events.filter((event) => event.name === 'sessionEnded');
+      expect(evicted).to.have.length(1);
+      expect(evicted[0].data).to.deep.include({ identity: 'alice', sessionId: oldest.sessionId, reason: 'evicted' });
+    });
+
+    it('events: each fired once, on the instance it happened on, with identity, session and request', async () => {
+      const { a, b, events } = await serve();
+      const login = await a.jwt.tokens.createTokenPair('alice', { session: { label: 'laptop' } });
+      const rotated = (await b.request.post('/s/refresh').set(bearer(login.refreshToken)).expect(200)).body;
+      await sleep(150); // past the grace interval
+      await a.request.post('/s/refresh').set(bearer(login.refreshToken)).expect(401); // reuse: the session ends
+      await b.request.get('/s/me').set(bearer(rotated.access_token)).expect(401); // a revoked token used
+      const other = await b.jwt.tokens.createTokenPair('alice');
+      await b.jwt.revokeSession('alice', other.sessionId);
+      const summary = events.map(({ name, instance, data }) => ({ name, instance, sessionId: data.sessionId }));
+      expect(summary).to.deep.equal([
+        { name: 'login', instance: 'a', sessionId: login.sessionId },
+        { name: 'refresh', instance: 'b', sessionId: login.sessionId },
+        { name: 'reuseDetected', instance: 'a', sessionId: login.sessionId },
+        { name: 'sessionEnded', instance: 'a', sessionId: login.sessionId },
+        { name: 'revokedTokenUsed', instance: 'b', sessionId: login.sessionId },
+        { name: 'login', instance: 'b', sessionId: other.sessionId },
+        { name: 'logout', instance: 'b', sessionId: other.sessionId },
+        { name: 'sessionEnded', instance: 'b', sessionId: other.sessionId },
+      ]);
+      expect(events[0].data).to.deep.include({ identity: 'alice', metadata: { label: 'laptop' }, request: undefined });
+      const refresh = events[1].data;
+      expect(refresh.identity).to.equal('alice');
+      expect(refresh.request).to.deep.include({ method: 'POST', path: '/s/refresh' });
+      expect(refresh.request!.ip).to.match(/127\.0\.0\.1/);
+      expect(events[3].data).to.deep.include({ reason: 'revoked' });
+      expect(events[4].data.request).to.deep.include({ method: 'GET', path: '/s/me' });
+      expect(events[7].data).to.deep.include({ identity: 'alice', reason: 'revoked' });
+    });
+
+    it('a listener that throws or rejects never breaks a request', async () => {
+      const { a } = await serve();
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => { if (warning.name === 'JwtEventListenerWarning') warnings.push(warning.message); };
+      process.on('warning', onWarning);
+      try {
+        for (const event of EVENT_NAMES) {
+          a.jwt.on(event, () => { throw new Error('listener bug'); });
+          a.jwt.on(event, async () => { throw new Error('async listener bug'); });
+        }
+        const login = await a.jwt.tokens.createTokenPair('alice');
+        const rotated = (await a.request.post('/s/refresh').set(bearer(login.refreshToken)).expect(200)).body;
+        await a.request.get('/s/me').set(bearer(rotated.access_token)).expect(200);
+        await a.jwt.revokeSession('alice', login.sessionId);
+        await a.request.get('/s/me').set(bearer(rotated.access_token)).expect(401);
+        await sleep(20);
+        expect(warnings.length).to.be.at.least(8);
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+  });
+}
+
+sessionSuite('memory store', async () => {
+  const store = new MemoryRevocationStore();
+  return [store, store];
+});
+
+const clients: Array<Redis | Cluster> = [];
+sessionSuite('Redis store (single server)', async (ctx) => {
+  const [first, second] = [await connectRedis(REDIS_URL), await connectRedis(REDIS_URL)];
+  requireService(ctx, first !== undefined && second !== undefined, 'no Redis answers on 127.0.0.1:6379 (TEST_REDIS_URL)');
+  clients.push(first!, second!);
+  const prefix = `sessions:${randomUUID()}`;
+  return [new RedisRevocationStore(first!, { prefix }), new RedisRevocationStore(second!, { prefix })];
+});
+
+let localCluster: LocalCluster | undefined;
+let cluster: Cluster | undefined;
+sessionSuite('Redis store (three-node Redis Cluster)', async (ctx) => {
+  requireService(ctx, hasRedisServer(), 'redis-server/redis-cli not installed');
+  if (!cluster) {
+    localCluster = new LocalCluster(freePortBase() + 20);
+    cluster = await localCluster.start();
+    clients.push(cluster);
+  }
+  const second = new Cluster(localCluster!.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })));
+  second.on('error', () => undefined);
+  clients.push(second);
+  const prefix = `sessions:${randomUUID()}`;
+  return [new RedisRevocationStore(cluster, { prefix }), new RedisRevocationStore(second, { prefix })];
+});
+
+after(async () => {
+  for (const client of clients) client.disconnect();
+  await localCluster?.destroy();
+});
+
+describe('sessions: the storeUnavailable event', () => {
+  it('fires with identity, session and request when the store cannot answer', async () => {
+    const store = new MemoryRevocationStore();
+    const server = await startServer([Routes], { secretKey: SECRET, revocationStore: store });
+    try {
+      const login = await server.jwt.tokens.createTokenPair('alice');
+      store.status = () => { throw new RevocationStoreError(); };
+      const seen: Array<JwtEvents['storeUnavailable']> = [];
+      server.jwt.on('storeUnavailable', (event) => { seen.push(event); });
+      await server.request.get('/s/me').set(bearer(login.accessToken)).expect(503);
+      expect(seen).to.have.length(1);
+      expect(seen[0]).to.deep.include({ identity: 'alice', sessionId: login.sessionId });
+      expect(seen[0].request).to.deep.include({ method: 'GET', path: '/s/me' });
+    } finally {
+      await server.close();
+    }
+  });
+});
