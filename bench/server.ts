@@ -41,6 +41,12 @@ async function library(config: JwtConfig): Promise<{ token: string; jwt: JwtMana
   return { jwt, token: await jwt.tokens.createAccessToken('bench-user') };
 }
 
+/** A session's access token (a login under rotation), checked against its session on every request. */
+async function session(config: JwtConfig): Promise<{ token: string; jwt: JwtManager }> {
+  const jwt = new JwtManager({ accessTokenExpires: '1h', refreshTokenRotation: true, ...config });
+  return { jwt, token: (await jwt.tokens.createTokenPair('bench-user')).accessToken };
+}
+
 async function redisStore(): Promise<RedisRevocationStore> {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true, lazyConnect: true, enableOfflineQueue: false });
   await redis.connect();
@@ -57,6 +63,8 @@ export const SCENARIOS: Record<string, Scenario> = {
   'HS256 no cache': { path: '/jwt', setup: () => library({ secretKey: SECRET, verifiedTokenCache: false }) },
   'HS256 no revocation': { path: '/jwt', setup: () => library({ secretKey: SECRET, revocationChecks: [] }) },
   'HS256 Redis revocation': { path: '/jwt', setup: async () => library({ secretKey: SECRET, revocationStore: await redisStore() }) },
+  'HS256 session': { path: '/jwt', setup: () => session({ secretKey: SECRET }) },
+  'HS256 Redis session': { path: '/jwt', setup: async () => session({ secretKey: SECRET, revocationStore: await redisStore() }) },
   'RS256': { path: '/jwt', setup: () => library({ algorithm: 'RS256', privateKey: rsa() }) },
   'RS256 no cache': { path: '/jwt', setup: () => library({ algorithm: 'RS256', privateKey: rsa(), verifiedTokenCache: false }) },
   'ES256': { path: '/jwt', setup: () => library({ algorithm: 'ES256', privateKey: ec() }) },

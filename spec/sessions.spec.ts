@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Cluster, Redis } from 'ioredis';
-import { Ctx, Get, JsonController, Post } from 'routing-controllers';
+import type { IncomingMessage } from 'node:http';
+import { Get, JsonController, Post, Req } from 'routing-controllers';
 import {
   CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, MemoryRevocationStore, RedisRevocationStore, RevocationStoreError,
-  type JwtClaims, type JwtConfig, type JwtEventName, type JwtEvents, type KoaContextLike, type RevocationStore,
+  type JwtClaims, type JwtConfig, type JwtEventName, type JwtEvents, type RevocationStore,
 } from '../src';
-import { SECRET, startServer, type TestServer } from './helpers';
+import { SECRET, startServer, type Driver, type TestServer } from './helpers';
 import { connectRedis, freePortBase, hasRedisServer, LocalCluster, REDIS_URL, requireService } from './services';
 
 // Each server's own manager, by its port, for the refresh route's rotate().
@@ -15,8 +16,9 @@ const managers = new Map<number, JwtManager>();
 @JsonController('/s')
 class Routes {
   @Get('/me') @JwtRequired() me(@CurrentJwt() claims: JwtClaims) { return { id: claims.sub, session: claims.fam }; }
-  @Post('/refresh') @JwtRefreshTokenRequired() async refresh(@CurrentJwt() claims: JwtClaims, @Ctx() ctx: KoaContextLike) {
-    const jwt = managers.get(ctx.req.socket.localPort!)!;
+  @Post('/refresh') @JwtRefreshTokenRequired() async refresh(@CurrentJwt() claims: JwtClaims, @Req() request: IncomingMessage | { req: IncomingMessage }) {
+    // Koa hands its request object (node's under `req`), Express node's request itself.
+    const jwt = managers.get(('req' in request ? request.req : request).socket.localPort!)!;
     const { accessToken, refreshToken } = await jwt.tokens.rotate(claims);
     return { access_token: accessToken, refresh_token: refreshToken };
   }
@@ -25,7 +27,10 @@ class Routes {
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Two app instances sharing one store (one process each would share Redis the same way). */
+/**
+ * Two app instances sharing one store (one process each would share Redis the
+ * same way): `a` on Koa, `b` on Express, so every behaviour holds on both drivers.
+ */
 interface Instances {
   a: TestServer;
   b: TestServer;
@@ -35,7 +40,7 @@ interface Instances {
 const EVENT_NAMES: JwtEventName[] = ['login', 'refresh', 'logout', 'sessionEnded', 'reuseDetected', 'revokedTokenUsed', 'storeUnavailable'];
 
 function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<[RevocationStore, RevocationStore]>): void {
-  describe(`sessions with the ${name}, two app instances`, function () {
+  describe(`sessions with the ${name}, two app instances (Koa and Express)`, function () {
     this.timeout(30_000);
     let instances: Instances | undefined;
     let stores: [RevocationStore, RevocationStore];
@@ -52,9 +57,10 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
     async function serve(config: Partial<JwtConfig> = {}): Promise<Instances> {
       const events: Instances['events'] = [];
       const start = async (instance: 'a' | 'b', store: RevocationStore) => {
+        const driver: Driver = instance === 'a' ? 'koa' : 'express';
         const server = await startServer([Routes], {
           secretKey: SECRET, revocationStore: store, refreshTokenRotation: true, rotationGracePeriod: '100ms', ...config,
-        });
+        }, {}, driver);
         managers.set(Number(new URL(server.url).port), server.jwt);
         for (const event of EVENT_NAMES) server.jwt.on(event, (data) => { events.push({ name: event, instance, data }); });
         return server;
