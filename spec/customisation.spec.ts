@@ -201,4 +201,20 @@ describe('rfc6750Errors', () => {
       await aud.close();
     }
   });
+
+  it('lets only the characters RFC 6750 allows into the challenge, whatever the message holds; the body keeps it whole', async () => {
+    const lookup = await startServer([Routes], { secretKey: SECRET, rfc6750Errors: true, userLookupLoader: () => null });
+    try {
+      const subs = ['王小明', 'line\r\nX-Injected: 1', 'tab\there', 'nul\u0000', 'quote"back\\slash', 'é', '😀', 'del\u007f', '\u2028', 'x'.repeat(5000)];
+      for (const sub of subs) {
+        const res = await lookup.request.get('/user').set('Authorization', `Bearer ${hmacToken({ alg: 'HS256' }, accessClaims(sub))}`);
+        expect(res.status, JSON.stringify(sub)).to.equal(401);
+        expect(res.headers['www-authenticate']).to.match(/^Bearer error="invalid_token", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]{1,210}"$/);
+        expect(res.headers).not.to.have.property('x-injected');
+        expect(res.body).to.deep.equal({ msg: `Error loading the user ${sub}` });
+      }
+    } finally {
+      await lookup.close();
+    }
+  });
 });

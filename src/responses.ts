@@ -92,7 +92,24 @@ function defaultResponse(error: JwtError, config: ResolvedConfig): Required<JwtE
   const [status, code] = error.code === JwtErrorCode.InvalidHeader ? [400, 'invalid_request']
     : error.code === JwtErrorCode.RoleMissing ? [403, 'insufficient_scope']
       : [401, 'invalid_token'];
-  // error_description may not hold '"' or '\' (RFC 6750 §3).
-  const description = error.message.replace(/["\\]/g, "'");
-  return { status, body, headers: { 'WWW-Authenticate': `Bearer error="${code}", error_description="${description}"` } };
+  return { status, body, headers: { 'WWW-Authenticate': `Bearer error="${code}", error_description="${errorDescription(error.message)}"` } };
+}
+
+/** The longest `error_description` sent; the body carries the whole message. */
+const MAX_DESCRIPTION_LENGTH = 200;
+
+/**
+ * A message as RFC 6750 §3 lets it into `error_description`: printable ASCII
+ * without '"' and '\\' (`%x20-21 / %x23-5B / %x5D-7E`). Quotes and backslashes
+ * become `'`, every other character outside the set (non-ASCII such as a user's
+ * name, control characters) `?`; long messages are cut. One pass, no regex.
+ */
+function errorDescription(message: string): string {
+  const length = Math.min(message.length, MAX_DESCRIPTION_LENGTH);
+  let description = '';
+  for (let i = 0; i < length; i++) {
+    const code = message.charCodeAt(i);
+    description += code === 0x22 || code === 0x5c ? "'" : code >= 0x20 && code <= 0x7e ? message[i] : '?';
+  }
+  return message.length > length ? `${description}...` : description;
 }
