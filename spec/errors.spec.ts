@@ -1,13 +1,16 @@
 import { expect } from 'chai';
-import { Controller, Get, JsonController, Post } from 'routing-controllers';
+import { Controller, CurrentUser, ForbiddenError, Get, JsonController, Post } from 'routing-controllers';
 import {
-  CurrentIdentity, FreshJwtRequired, JwtRefreshTokenRequired, JwtRequired,
+  CurrentIdentity, FreshJwtRequired, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired, type CallbackErrorHandler, type JwtConfig,
 } from '../src';
+import type { Response } from 'supertest';
 import { accessClaims, forEachDriver, getWithRawHeaders, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 
 @JsonController('/json')
 class JsonRoutes {
   @Get('/access') @JwtRequired() access(@CurrentIdentity() id: string) { return { id }; }
+  @Get('/optional') @JwtOptional() optional(@CurrentIdentity() id?: string) { return { id: id ?? null }; }
+  @Get('/user') @JwtRequired() user(@CurrentUser() user: unknown) { return { user }; }
   @Post('/refresh') @JwtRefreshTokenRequired() refresh(@CurrentIdentity() id: string) { return { id }; }
   @Post('/fresh') @FreshJwtRequired() fresh(@CurrentIdentity() id: string) { return { id }; }
   @Get('/admin') @JwtRequired({ roles: ['admin'] }) admin(@CurrentIdentity() id: string) { return { id }; }
@@ -17,6 +20,7 @@ class JsonRoutes {
 // with a stack in development mode. Ours must still be the contract's JSON.
 @Controller('/text')
 class TextRoutes {
+  @Get('/optional') @JwtOptional() optional(@CurrentIdentity() id?: string) { return `hello ${id ?? 'anonymous'}`; }
   @Get('/access') @JwtRequired() access(@CurrentIdentity() id: string) { return `hello ${id}`; }
   @Post('/refresh') @JwtRefreshTokenRequired() refresh(@CurrentIdentity() id: string) { return `hello ${id}`; }
   @Post('/fresh') @FreshJwtRequired() fresh(@CurrentIdentity() id: string) { return `hello ${id}`; }
@@ -147,5 +151,98 @@ describe('error table', () => forEachDriver((driver) => {
     const huge = `Bearer ${'a'.repeat(50_000)}.${'b'.repeat(50_000)}.c`;
     const res = await server.request.get('/json/access').set('Authorization', huge);
     expect(res.status).to.be.within(400, 499);
+  });
+}));
+
+/** What an app's callback might throw: a message, a code and a path that must never reach the client. */
+function secretFailure(): Error {
+  return Object.assign(new Error('db at /srv/secret/keys.db refused: password=hunter2'), { code: 'ESECRETCODE', path: '/srv/secret/keys.db' });
+}
+
+describe('app callbacks that throw', () => forEachDriver((driver) => {
+  const reported: Array<{ error: unknown; callback: string }> = [];
+  const onCallbackError: CallbackErrorHandler = (error, { callback }) => { reported.push({ error, callback }); };
+  let token: string;
+  const servers: TestServer[] = [];
+  const serve = async (config: Partial<JwtConfig>) => {
+    const server = await startServer([JsonRoutes, TextRoutes], { secretKey: SECRET, onCallbackError, ...config }, { development: true }, driver);
+    servers.push(server);
+    return server;
+  };
+  beforeEach(async () => {
+    reported.length = 0;
+    token = await new JwtManager({ secretKey: SECRET }).tokens.createAccessToken('alice');
+  });
+  after(async () => { await Promise.all(servers.map((server) => server.close())); });
+
+  /** The answer carries the library's message and nothing of the thrown error; the app got the error. */
+  function expectClean(res: Response, status: number, msg: string, callback: string) {
+    expect(res.status).to.equal(status);
+    expect(res.headers['content-type']).to.match(/^application\/json/);
+    expect(res.body).to.deep.equal({ msg });
+    for (const leak of ['/srv/secret', 'hunter2', 'ESECRETCODE', 'keys.db', '    at ']) expect(res.text).not.to.contain(leak);
+    expect(reported.map((r) => r.callback)).to.deep.equal([callback]);
+    expect((reported[0].error as Error).message).to.contain('hunter2');
+    reported.length = 0;
+  }
+
+  const throwing = {
+    'a sync throw': () => { throw secretFailure(); },
+    'a rejected promise': () => Promise.reject(secretFailure()),
+  };
+
+  for (const [how, fail] of Object.entries(throwing)) {
+    it(`decodeKeyLoader, ${how}: 422 on required and optional routes, JSON and text controllers`, async () => {
+      const server = await serve({ decodeKeyLoader: fail });
+      for (const route of ['/json/access', '/json/optional', '/text/optional']) {
+        expectClean(await server.request.get(route).set('Authorization', `Bearer ${token}`), 422, 'No key to verify the token with', 'decodeKeyLoader');
+      }
+      // No token, no loader: the optional route answers anonymously.
+      await server.request.get('/json/optional').expect(200, { id: null });
+    });
+
+    it(`userLookupLoader, ${how}: 401 Error loading the user`, async () => {
+      const server = await serve({ userLookupLoader: fail });
+      expectClean(await server.request.get('/json/user').set('Authorization', `Bearer ${token}`), 401, 'Error loading the user alice', 'userLookupLoader');
+      expectClean(await server.request.get('/json/optional').set('Authorization', `Bearer ${token}`), 401, 'Error loading the user alice', 'userLookupLoader');
+    });
+
+    it(`tokenVerificationLoader, ${how}: 400 User claims verification failed`, async () => {
+      const server = await serve({ tokenVerificationLoader: fail });
+      expectClean(await server.request.get('/json/access').set('Authorization', `Bearer ${token}`), 400, 'User claims verification failed', 'tokenVerificationLoader');
+    });
+
+    it(`an error callback, ${how}: the default answer`, async () => {
+      const server = await serve({ errorCallbacks: { unauthorized: fail, invalidToken: fail } });
+      const res = await server.request.get('/json/access');
+      expectClean(res, 401, 'Missing Authorization Header', 'errorCallbacks.unauthorized');
+      expect(res.headers['www-authenticate']).to.equal('Bearer');
+      expectClean(await server.request.get('/text/optional').set('Authorization', 'Bearer a b'), 422, "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'", 'errorCallbacks.invalidToken');
+    });
+  }
+
+  it('an HttpError thrown on purpose passes through to the client', async () => {
+    const server = await serve({ decodeKeyLoader: () => { throw new ForbiddenError('Tenant suspended'); }, userLookupLoader: () => { throw new ForbiddenError('User banned'); } });
+    const res = await server.request.get('/json/access').set('Authorization', `Bearer ${token}`).expect(403);
+    expect(res.body.message).to.equal('Tenant suspended');
+    expect(reported).to.deep.equal([]);
+  });
+
+  it('a handler that throws too changes nothing; without a handler the error is logged, not sent', async () => {
+    const server = await serve({ userLookupLoader: () => { throw secretFailure(); }, onCallbackError: () => { throw secretFailure(); } });
+    const res = await server.request.get('/json/user').set('Authorization', `Bearer ${token}`).expect(401, { msg: 'Error loading the user alice' });
+    expect(res.text).not.to.contain('hunter2');
+    const logged: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => { logged.push(args); };
+    try {
+      const quiet = await startServer([JsonRoutes], { secretKey: SECRET, tokenVerificationLoader: () => { throw secretFailure(); } }, {}, driver);
+      servers.push(quiet);
+      await quiet.request.get('/json/access').set('Authorization', `Bearer ${token}`).expect(400, { msg: 'User claims verification failed' });
+    } finally {
+      console.error = original;
+    }
+    expect(logged).to.have.length(1);
+    expect(String(logged[0][0])).to.contain('tokenVerificationLoader');
   });
 }));

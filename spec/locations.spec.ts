@@ -447,3 +447,24 @@ describe('the CSRF value from a form field (csrfCheckForm)', function () {
   });
 
 });
+
+describe('implicit refresh whose renewal throws', () => {
+  it('leaves the action\'s answer alone and reports the error to the app', async () => {
+    let failing = false;
+    const reported: string[] = [];
+    const jwt = new JwtManager({
+      secretKey: SECRET, tokenLocation: ['cookies'], accessTokenExpires: '10m',
+      additionalClaimsLoader: () => { if (failing) throw new Error('claims db down: password=hunter2'); return {}; },
+      onCallbackError: (_error, { callback }) => { reported.push(callback); },
+    });
+    current = jwt;
+    const token = await jwt.tokens.createAccessToken('alice', { expiresIn: '2m' });
+    failing = true;
+    const app = new Koa();
+    app.use(jwt.implicitRefresh({ within: '5m' }));
+    useKoaServer(app, { controllers: [Routes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker });
+    const res = await supertest(app.callback()).get('/loc/me').set(cookie({ access_token_cookie: token })).expect(200, { id: 'alice' });
+    expect(setCookies(res)).to.deep.equal([]);
+    expect(reported).to.deep.equal(['implicitRefresh']);
+  });
+});

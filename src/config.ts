@@ -1,6 +1,8 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
 import type { JwtClaims, JwtHeader, TokenType } from './claims';
 import { VerifiedTokenCache } from './cache';
+import { guardCallback, logCallbackError, type CallbackErrorHandler } from './callbacks';
+import { ClaimsVerificationError, JwtDecodeError, UserLookupError } from './errors';
 import { toMilliseconds, toSeconds, type Duration } from './duration';
 import { JwtEventEmitter } from './events';
 import { Lifetimes, Revocation } from './revocation';
@@ -186,6 +188,14 @@ export interface JwtConfig<User = never> {
   /** Re-shapes error responses, per kind of failure. */
   errorCallbacks?: ErrorCallbacks;
   /**
+   * Receives what one of the app's callbacks threw while a request was being
+   * decided (`decodeKeyLoader`, `userLookupLoader`, `tokenVerificationLoader`,
+   * an error callback, the renewal in `implicitRefresh`). The client gets the
+   * library's own answer, never the thrown error; an `HttpError` thrown on
+   * purpose still goes to the client. Default: logged to stderr.
+   */
+  onCallbackError?: CallbackErrorHandler;
+  /**
    * Answer every token problem RFC 6750's way instead of Flask-JWT-Extended's 422:
    * 401 with `WWW-Authenticate: Bearer error="invalid_token"`, 400 `invalid_request`
    * for a malformed header, 403 `insufficient_scope` for a missing role. Default `false`.
@@ -251,6 +261,7 @@ export interface ResolvedConfig {
   readonly userLookupLoader?: (header: JwtHeader, claims: JwtClaims) => unknown;
   readonly tokenVerificationLoader?: (header: JwtHeader, claims: JwtClaims) => boolean | Promise<boolean>;
   readonly errorCallbacks: ErrorCallbacks;
+  readonly onCallbackError: CallbackErrorHandler;
   readonly rfc6750Errors: boolean;
   readonly revocation: Revocation;
   readonly events: JwtEventEmitter;
@@ -283,8 +294,13 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
   }
   const timeout = toMilliseconds(config.revocationStoreTimeout ?? '1s', 'JwtManager: `revocationStoreTimeout`');
   if (timeout === 0) throw new Error('JwtManager: `revocationStoreTimeout` must be longer than 0 ms');
+  const onCallbackError = config.onCallbackError ?? logCallbackError;
+  const { decodeKeyLoader, userLookupLoader, tokenVerificationLoader } = config;
   // The key store first: its message about a key that does not fit its algorithm says more.
-  const keys = new KeyStore(config);
+  const keys = new KeyStore(decodeKeyLoader ? {
+    ...config,
+    decodeKeyLoader: guardCallback(decodeKeyLoader, 'decodeKeyLoader', onCallbackError, () => new JwtDecodeError('No key to verify the token with')),
+  } : config);
   checkKeyOptions(config);
   const leeway = toSeconds(config.leeway ?? 0, 'JwtManager: `leeway`');
   const sessionMaxAge = config.sessionMaxAge === undefined ? undefined : toSeconds(config.sessionMaxAge, 'JwtManager: `sessionMaxAge`');
@@ -323,9 +339,12 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     userIdentityLoader: config.userIdentityLoader as ResolvedConfig['userIdentityLoader'],
     additionalClaimsLoader: config.additionalClaimsLoader as ResolvedConfig['additionalClaimsLoader'],
     additionalHeadersLoader: config.additionalHeadersLoader as ResolvedConfig['additionalHeadersLoader'],
-    userLookupLoader: config.userLookupLoader,
-    tokenVerificationLoader: config.tokenVerificationLoader,
+    userLookupLoader: userLookupLoader && guardCallback(userLookupLoader, 'userLookupLoader', onCallbackError,
+      (_header, claims) => new UserLookupError(`Error loading the user ${String(claims[identityClaim])}`)),
+    tokenVerificationLoader: tokenVerificationLoader && guardCallback(tokenVerificationLoader, 'tokenVerificationLoader', onCallbackError,
+      () => new ClaimsVerificationError()),
     errorCallbacks: config.errorCallbacks ?? {},
+    onCallbackError,
     rfc6750Errors: config.rfc6750Errors ?? false,
     revocation: new Revocation({
       store: config.revocationStore ?? new MemoryRevocationStore(),

@@ -21,6 +21,7 @@ export type { JwtRequiredOptions } from './requirement';
 export type { JwtConfig, TokenLocation, Identity } from './config';
 export type { ErrorKind, ErrorCallback, ErrorCallbacks, JwtFailure, JwtErrorResponse } from './responses';
 export type { Duration } from './duration';
+export type { CallbackErrorHandler, CallbackFailure, CallbackName } from './callbacks';
 export { ALGORITHMS } from './keys';
 export type { Algorithm, KeyMaterial, RingKey, EncodeKeyLoader, DecodeKeyLoader, JsonWebKeySet, PublicJwk } from './keys';
 export type { JwtClaims, JwtHeader, DecodedJwt, TokenType } from './claims';

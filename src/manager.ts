@@ -1,4 +1,5 @@
 import type { Action } from 'routing-controllers';
+import { reportCallbackError } from './callbacks';
 import { now, type JwtClaims, type TokenType } from './claims';
 import { responseSetsCookie, setTokenCookies, unsetTokenCookies } from './cookies';
 import { toSeconds, type Duration } from './duration';
@@ -212,7 +213,12 @@ export class JwtManager<User = never> {
         .catch(() => undefined);
       const exp = state?.claims.exp;
       if (!state || exp === undefined || exp - now() > within) return;
-      await this.setCookies(request, 'access', await this.tokens.renew(state.claims));
+      try {
+        await this.setCookies(request, 'access', await this.tokens.renew(state.claims));
+      } catch (error) {
+        // The action has answered; a renewal its loaders cannot make leaves that answer alone.
+        reportCallbackError(this.config.onCallbackError, error, { callback: 'implicitRefresh', ctx });
+      }
     };
     return driverMiddleware(
       async (ctx, next) => {

@@ -1,3 +1,5 @@
+import { HttpError } from 'routing-controllers';
+import { reportCallbackError } from './callbacks';
 import type { JwtClaims } from './claims';
 import type { ResolvedConfig } from './config';
 import { JwtErrorCode, type JwtError } from './errors';
@@ -62,13 +64,24 @@ const KINDS: Readonly<Record<JwtErrorCode, ErrorKind>> = {
   [JwtErrorCode.Csrf]: 'csrf',
 };
 
-/** The response to `error`: the defaults, then whatever the app's callback for its kind says. */
+/**
+ * The response to `error`: the defaults, then whatever the app's callback for
+ * its kind says. A callback that throws (anything but an `HttpError`, which
+ * passes through) is reported to `onCallbackError` and the default answers.
+ */
 export async function errorResponse(error: JwtError, ctx: object, config: ResolvedConfig): Promise<Required<JwtErrorResponse>> {
   const kind = KINDS[error.code];
   const fallback = defaultResponse(error, config);
   const callback = config.errorCallbacks[kind];
   if (!callback) return fallback;
-  const custom = await callback({ kind, code: error.code, message: error.message, status: fallback.status, claims: error.claims, ctx, error });
+  let custom: JwtErrorResponse | undefined;
+  try {
+    custom = await callback({ kind, code: error.code, message: error.message, status: fallback.status, claims: error.claims, ctx, error });
+  } catch (thrown) {
+    if (thrown instanceof HttpError) throw thrown;
+    reportCallbackError(config.onCallbackError, thrown, { callback: `errorCallbacks.${kind}`, ctx });
+    return fallback;
+  }
   return {
     status: custom?.status ?? fallback.status,
     body: custom?.body ?? fallback.body,
