@@ -102,7 +102,9 @@ export interface JwtConfig<User = never> {
   maxTokenLength?: number;
   /**
    * Accept ECDSA (ES*) signatures with a high `s`, the twin form of every ES signature
-   * that many libraries emit half the time. Default `false`: tokens signed here always have low `s`.
+   * that PyJWT and most libraries emit half the time. Default `true`, as every other
+   * verifier does; `false` accepts the one canonical low-s form only (tokens signed here
+   * always have low `s`).
    */
   allowHighS?: boolean;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`. Default `0`. */
@@ -329,7 +331,7 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
       maxEntries: config.verifiedTokenCache?.maxEntries,
       ttl: toMilliseconds(config.verifiedTokenCache?.ttl ?? '5m', 'JwtManager: `verifiedTokenCache.ttl`'),
     }),
-    allowHighS: config.allowHighS ?? false,
+    allowHighS: config.allowHighS ?? true,
     encodeNbf: config.encodeNbf ?? true,
     encodeAudience: config.encodeAudience,
     decodeAudience: config.decodeAudience === undefined ? undefined : ([] as string[]).concat(config.decodeAudience),

@@ -201,12 +201,17 @@ describe('attack catalogue', function () {
       return `${h}.${p}.${low.toString('base64url')}`;
     }
 
-    it('the high-s twin (refused as non-canonical; revoked where high s is allowed)', async () => {
-      const token = await es.jwt.tokens.createAccessToken('alice');
-      await es.request.get('/sec/access').set('Authorization', `Bearer ${token}`).expect(200);
-      await es.jwt.revokeToken(token);
-      await attack(es, token, 401, 'Token has been revoked');
-      await attack(es, highS(token), 422, 'Non-canonical signature (high S)');
+    it('the high-s twin (refused as non-canonical where allowHighS is false; revoked where high s is allowed, the default)', async () => {
+      const canonical = await startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey, allowHighS: false });
+      try {
+        const token = await canonical.jwt.tokens.createAccessToken('alice');
+        await canonical.request.get('/sec/access').set('Authorization', `Bearer ${token}`).expect(200);
+        await canonical.jwt.revokeToken(token);
+        await attack(canonical, token, 401, 'Token has been revoked');
+        await attack(canonical, highS(token), 422, 'Non-canonical signature (high S)');
+      } finally {
+        await canonical.close();
+      }
       const lenient = await startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey, allowHighS: true });
       try {
         const other = await lenient.jwt.tokens.createAccessToken('alice');
