@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { decodeProtectedHeader, importSPKI, jwtVerify, SignJWT, exportSPKI } from 'jose';
 import { JwtDecodeError, JwtManager, ExpiredTokenError, type JwtClaims } from '../src';
@@ -96,6 +96,22 @@ describe('tokens', () => {
       expect(error).to.be.instanceOf(TypeError);
     });
 
+    it('expiresIn: zero or negative mints a token that has already expired (to test expiry)', async () => {
+      for (const [expiresIn, lifetime] of [[-60, -60], ['-1h', -3600], [0, 0], ['-90s', -90]] as const) {
+        for (const token of [await jwt.tokens.createAccessToken('a', { expiresIn }), await jwt.tokens.createRefreshToken('a', { expiresIn })]) {
+          const claims = payloadOf(token);
+          expect((claims.exp as number) - (claims.iat as number), String(expiresIn)).to.equal(lifetime);
+          let error: unknown;
+          await jwt.tokens.decodeToken(token).catch((e: unknown) => { error = e; });
+          expect(error, String(expiresIn)).to.be.instanceOf(ExpiredTokenError);
+          expect(await jwt.tokens.decodeToken(token, { allowExpired: true })).to.include({ sub: 'a' });
+        }
+      }
+      let error: unknown;
+      await jwt.tokens.createAccessToken('a', { expiresIn: '-later' }).catch((e: unknown) => { error = e; });
+      expect(error).to.be.instanceOf(TypeError);
+    });
+
     it('additionalClaims and additionalHeaders, but not over the reserved ones', async () => {
       const token = await jwt.tokens.createAccessToken('a', { additionalClaims: { roles: ['admin'], aud: 'x' }, additionalHeaders: { kid: 'k1' } });
       expect(payloadOf(token)).to.deep.include({ roles: ['admin'], aud: 'x' });
@@ -134,6 +150,51 @@ describe('tokens', () => {
       }
     });
 
+    it('decodes header and payload as UTF-8 fatally: invalid bytes are refused, never read as U+FFFD', async () => {
+      const sign = (header: Buffer, payload: Buffer) => {
+        const input = `${header.toString('base64url')}.${payload.toString('base64url')}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      };
+      const header = Buffer.from('{"alg":"HS256","typ":"JWT"}');
+      const payloadWith = (bytes: string) => Buffer.concat([Buffer.from(`{"sub":"user-`), Buffer.from(bytes, 'hex'), Buffer.from(`","exp":${nowSeconds() + 60}}`)]);
+      const refusals = new Set<string>();
+      for (const bytes of ['fffe', 'feff', 'c0af', 'eda080', 'f4908080', 'e282']) {
+        let error: unknown;
+        await jwt.tokens.decodeToken(sign(header, payloadWith(bytes))).catch((e: unknown) => { error = e; });
+        expect(error, bytes).to.be.instanceOf(JwtDecodeError).with.property('message', 'Invalid payload string');
+        let headerError: unknown;
+        const badHeader = Buffer.concat([Buffer.from('{"alg":"HS256","x":"'), Buffer.from(bytes, 'hex'), Buffer.from('"}')]);
+        await jwt.tokens.decodeToken(sign(badHeader, payloadWith('41'))).catch((e: unknown) => { headerError = e; });
+        expect(headerError, bytes).to.be.instanceOf(JwtDecodeError).with.property('message', 'Invalid header string');
+        refusals.add(bytes);
+      }
+      expect(refusals.size).to.equal(6);
+      // Valid multi-byte UTF-8 is of course read as such.
+      expect(await jwt.tokens.decodeToken(sign(header, payloadWith(Buffer.from('王小明 🎉').toString('hex'))))).to.include({ sub: 'user-王小明 🎉' });
+    });
+
+    it('refuses a kid, jti or sub that is not a string, with PyJWT\'s messages', async () => {
+      const ring = new JwtManager({ keys: [{ kid: 'k1', algorithm: 'HS256', secretKey: SECRET }] });
+      const cases: Array<[JwtManager, Record<string, unknown>, Record<string, unknown>, string]> = [
+        [jwt, { kid: 123 }, {}, 'Key ID header parameter must be a string'],
+        [jwt, { kid: ['k1'] }, {}, 'Key ID header parameter must be a string'],
+        [jwt, { kid: null }, {}, 'Key ID header parameter must be a string'],
+        [ring, { kid: 123 }, {}, 'Invalid "kid" header'],
+        [ring, { kid: 'k'.repeat(129) }, {}, 'Invalid "kid" header'],
+        [jwt, {}, { jti: 7 }, 'JWT ID must be a string'],
+        [jwt, {}, { jti: null }, 'JWT ID must be a string'],
+        [jwt, {}, { sub: { id: 1 } }, 'Subject must be a string'],
+      ];
+      for (const [manager, header, claims, message] of cases) {
+        const token = await new SignJWT({ sub: 'a', jti: 'j', ...claims }).setProtectedHeader({ alg: 'HS256', ...header } as never).setExpirationTime('5m').sign(secret);
+        let error: unknown;
+        await manager.tokens.decodeToken(token).catch((e: unknown) => { error = e; });
+        expect(error, JSON.stringify([header, claims])).to.be.instanceOf(JwtDecodeError).with.property('message', message);
+      }
+      // A string kid without a ring is just a header parameter.
+      expect(await jwt.tokens.decodeToken(await new SignJWT({ sub: 'a' }).setProtectedHeader({ alg: 'HS256', kid: 'any' }).setExpirationTime('5m').sign(secret))).to.include({ sub: 'a' });
+    });
+
     it('honours leeway on exp, nbf and iat', async () => {
       const lenient = new JwtManager({ secretKey: SECRET, leeway: 60 });
       const t = nowSeconds();
@@ -141,6 +202,11 @@ describe('tokens', () => {
       expect(await lenient.tokens.decodeToken(token)).to.include({ sub: 'a' });
       let error: unknown;
       await jwt.tokens.decodeToken(token).catch((e: unknown) => { error = e; });
+      // Without leeway it is expired and not yet valid: PyJWT checks iat before exp.
+      expect(error).to.be.instanceOf(JwtDecodeError).and.have.property('message', 'The token is not yet valid (iat)');
+      const expired = await new SignJWT({ sub: 'a', iat: t - 90, exp: t - 30 }).setProtectedHeader({ alg: 'HS256' }).sign(secret);
+      expect(await lenient.tokens.decodeToken(expired)).to.include({ sub: 'a' });
+      await jwt.tokens.decodeToken(expired).catch((e: unknown) => { error = e; });
       expect(error).to.be.instanceOf(ExpiredTokenError);
     });
 

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { now, type JwtClaims } from './claims';
 import type { ResolvedConfig } from './config';
 import {
-  ClaimsVerificationError, CsrfError, FreshTokenRequiredError, JwtDecodeError, JwtError, RoleMissingError, UserLookupError,
+  ClaimsVerificationError, CsrfError, ExpiredTokenError, FreshTokenRequiredError, JwtDecodeError, JwtError, RoleMissingError, UserLookupError,
   WrongTokenTypeError,
 } from './errors';
 import { CorsPreflightResponse } from './http-error';
@@ -34,7 +34,11 @@ export async function verifyRequest<C extends object>(
   const located = locateToken(adapter, ctx, config, options.locations ?? config.tokenLocation, refresh, !!options.optional && roles.length === 0);
   if (!located) return undefined;
 
-  const { header, claims } = await verifyToken(located.token, config);
+  const { header, claims } = await verifyToken(located.token, config).catch((error: unknown) => {
+    // Flask-JWT-Extended matches an expired token's CSRF value before it calls it expired.
+    if (error instanceof ExpiredTokenError && error.claims && located.csrf !== undefined) checkCsrf(error.claims, located.csrf);
+    throw error;
+  });
   try {
     if (located.csrf !== undefined) checkCsrf(claims, located.csrf);
     if (options.verifyType !== false) checkType(claims, refresh);

@@ -80,7 +80,8 @@ export interface VerificationKey {
 const EC_CURVES: Readonly<Record<string, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 const MIN_RSA_BITS = 2048;
 /** `kid`s are opaque, short and plain: never a path, URL or query, only a map key. */
-const KID = /^[A-Za-z0-9._~:+=-]{1,128}$/;
+const MAX_KID_LENGTH = 128;
+const KID = new RegExp(`^[A-Za-z0-9._~:+=-]{1,${MAX_KID_LENGTH}}$`);
 
 export function isAlgorithm(value: unknown): value is Algorithm {
   return typeof value === 'string' && (ALGORITHMS as readonly string[]).includes(value);
@@ -152,7 +153,8 @@ export class KeyStore {
     const alg = header.alg;
     if (this.byKid) {
       if (header.kid === undefined) throw new JwtDecodeError('Missing "kid" header');
-      if (typeof header.kid !== 'string' || !KID.test(header.kid)) throw new JwtDecodeError('Invalid "kid" header');
+      // Length first: the pattern never sees more than a kid may hold.
+      if (typeof header.kid !== 'string' || header.kid.length > MAX_KID_LENGTH || !KID.test(header.kid)) throw new JwtDecodeError('Invalid "kid" header');
       const entry = this.byKid.get(header.kid);
       if (!entry) throw new JwtDecodeError('Unknown "kid"');
       if (alg !== entry.algorithm) throw new JwtDecodeError('The specified alg value is not allowed');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { now, RESERVED_CLAIMS, type JwtClaims, type TokenType } from './claims';
-import { expiry, type Identity, type ResolvedConfig } from './config';
+import type { Identity, ResolvedConfig } from './config';
 import { toSeconds, type Duration } from './duration';
 import { sign as jwsSign } from 'jsonwebtoken';
 import { toLowS } from './ecdsa';
@@ -9,7 +9,10 @@ import { verifyToken, type VerifyOptions } from './verify';
 
 /** Options for {@link TokenFactory.createRefreshToken}. */
 export interface CreateTokenOptions {
-  /** Lifetime in seconds or as `'15m'`-style string, or `false` for no `exp`. Default: the configured one. */
+  /**
+   * Lifetime in seconds or as `'15m'`-style string, or `false` for no `exp`. Default: the configured one.
+   * Zero or negative (`-60`, `'-1h'`) mints a token that has already expired, e.g. to test expiry.
+   */
   expiresIn?: Duration | false;
   /** Extra claims. They may not set `type`, `fresh`, `jti`, `iat`, `nbf`, `exp` or the identity claim. */
   additionalClaims?: Record<string, unknown>;
@@ -178,7 +181,7 @@ export class TokenFactory<User = never> {
   private plan(type: TokenType, options: CreateTokenOptions): TokenPlan {
     const config = this.config;
     const configured = type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires;
-    const lifetime = options.expiresIn === undefined ? configured : expiry(options.expiresIn, 'expiresIn');
+    const lifetime = options.expiresIn === undefined ? configured : tokenLifetime(options.expiresIn);
     // The verifier requires `exp` unless the configuration issues non-expiring tokens of this type.
     if (lifetime === false && configured !== false) {
       throw new TypeError(`expiresIn: false needs ${type}TokenExpires: false in the configuration; tokens without exp are refused otherwise`);
@@ -249,6 +252,15 @@ function identityClaim(identity: unknown): string {
   if (typeof identity === 'string') return identity;
   if (typeof identity === 'number' && Number.isFinite(identity)) return String(identity);
   throw new TypeError('identity must be a string or a finite number; configure `userIdentityLoader` to create tokens from user objects');
+}
+
+/** A per-token `expiresIn`: like the configured lifetimes, but zero and negative spans are allowed. */
+function tokenLifetime(expiresIn: Duration | false): number | false {
+  if (expiresIn === false) return false;
+  const negative = typeof expiresIn === 'number' ? expiresIn < 0 : typeof expiresIn === 'string' && expiresIn.trim().startsWith('-');
+  if (!negative) return toSeconds(expiresIn, 'expiresIn');
+  const span = typeof expiresIn === 'number' ? -expiresIn : expiresIn.trim().slice(1);
+  return -toSeconds(span, 'expiresIn');
 }
 
 function freshClaim(fresh: boolean | Duration | Date): boolean | number {

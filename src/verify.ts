@@ -1,4 +1,5 @@
-import { JsonWebTokenError, verify as jwsVerify, type Jwt } from 'jsonwebtoken';
+import { isUtf8 } from 'node:buffer';
+import { verify as jwsVerify } from 'jsonwebtoken';
 import { now, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
 import type { ResolvedConfig } from './config';
 import { isHighS, signatureLength } from './ecdsa';
@@ -12,8 +13,8 @@ export interface VerifyOptions {
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
-/** jsonwebtoken's messages for a signature that does not verify, or is empty. */
-const SIGNATURE_REFUSALS = new Set(['invalid signature', 'jwt signature is required']);
+/** RFC 7519 §4.1.3: a recipient that does not find itself in `aud` must reject the token. */
+const AUDIENCE_NOT_ACCEPTED = 'Invalid audience: the token names an audience and this service accepts none (RFC 7519, section 4.1.3)';
 /** The largest NumericDate of a four-digit year (9999-12-31T23:59:59Z); beyond it, likely milliseconds. */
 const MAX_NUMERIC_DATE = 253402300799;
 
@@ -32,40 +33,53 @@ export async function verifyToken(token: string, config: ResolvedConfig, options
 }
 
 /**
- * Size and strict form first (no decoding before that), then the algorithm
- * (from the configured list only, with the configured key only), the signature
- * (jsonwebtoken's, with that key and that algorithm alone), and only then the
- * payload and its registered claims, with PyJWT's messages so a token gets the
- * same answer here as from Flask-JWT-Extended. Each accepted token has exactly
- * one accepted string form.
+ * Flask-JWT-Extended's order of checks (PyJWT's, plus its own), so that a token
+ * with two faults gets the same answer from both: size first (no decoding
+ * before that), then the header (strict base64url, UTF-8, a JSON object, each
+ * member once, a string `kid`, no `crit`), the payload likewise, the algorithm
+ * (from the configured list only, with the configured key only) and the
+ * signature (jsonwebtoken's, with that key and that algorithm alone), then the
+ * claims (see {@link checkClaims}). No token has a second accepted string
+ * form with the same bytes; with `allowHighS: false`, none at all.
  */
 async function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyOptions): Promise<DecodedJwt> {
   const segments = token.split('.');
   if (segments.length !== 3) throw new JwtDecodeError(segments.length < 3 ? 'Not enough segments' : 'Too many segments');
-  for (const segment of segments) assertCanonical(segment);
+  const [headerSegment, payloadSegment, signatureSegment] = segments;
 
-  const headerText = Buffer.from(segments[0], 'base64url').toString('utf8');
-  const header = parseObject(headerText, 'header') as JwtHeader;
-  // The payload is read before its signature is checked only for a decodeKeyLoader, which asks for it.
-  const { algorithm, key } = await config.keys.verificationKey(header, () => parseObject(payloadText(segments[1]), 'payload'));
+  const header = parseObject(decodeSegment(headerSegment), 'header') as JwtHeader;
+  const payloadBytes = decodeSegment(payloadSegment);
+  assertCanonical(signatureSegment);
+  // RFC 7515 §4.1.4: a kid is a string (PyJWT's message; a key ring names its own, see KeyStore).
+  if (header.kid !== undefined && typeof header.kid !== 'string' && !config.keys.usesKeyIds) {
+    throw new JwtDecodeError('Key ID header parameter must be a string');
+  }
   // RFC 7515 §4.1.11: extensions we do not understand must make the token invalid.
   if (header.crit !== undefined) throw new JwtDecodeError('Unsupported critical header parameter');
+  // Flask-JWT-Extended reads the payload (unverified, for its key loader) before the signature.
+  const payload = parseObject(payloadBytes, 'payload');
+
+  const { algorithm, key } = await config.keys.verificationKey(header, () => payload);
   const length = signatureLength(algorithm);
   if (length !== undefined) {
-    const signature = Buffer.from(segments[2], 'base64url');
+    const signature = Buffer.from(signatureSegment, 'base64url');
     if (signature.length !== length) throw new InvalidSignatureError();
     if (!config.allowHighS && isHighS(algorithm, signature)) throw new JwtDecodeError('Non-canonical signature (high S)');
   }
-
-  let verified: Jwt;
   try {
     // Expiry and the other claims are ours to check below, in PyJWT's order and with its messages.
-    verified = jwsVerify(token, key, { algorithms: [algorithm], complete: true, ignoreExpiration: true, ignoreNotBefore: true });
-  } catch (error) {
-    throw refusalOf(error, segments[1]);
+    jwsVerify(token, key, { algorithms: [algorithm], ignoreExpiration: true, ignoreNotBefore: true });
+  } catch {
+    // Form, header, payload, algorithm and key are checked above: what jsonwebtoken still refuses is the signature.
+    throw new InvalidSignatureError();
   }
-  const payload = verifiedPayload(verified.payload, payloadText(segments[1]));
   return { header, claims: checkClaims(payload, config, options) };
+}
+
+/** A header or payload segment: canonical base64url, decoded. */
+function decodeSegment(segment: string): Buffer {
+  assertCanonical(segment);
+  return Buffer.from(segment, 'base64url');
 }
 
 /**
@@ -89,62 +103,39 @@ function sextet(code: number): number {
   return code === 45 ? 62 : 63; // - and _
 }
 
-function payloadText(segment: string): string {
-  return Buffer.from(segment, 'base64url').toString('utf8');
-}
-
 /**
- * Why jsonwebtoken refused a token whose form we already checked: its
- * signature, or (jsonwebtoken parses a `typ: JWT` payload before it checks the
- * signature) a payload that is no JSON object.
+ * The registered claims in PyJWT's order (required, iat, nbf, exp, iss, aud,
+ * sub, jti), then Flask-JWT-Extended's (the identity claim), then ours (type,
+ * fresh). An expired token is refused as expired only once every other check
+ * before the type has passed: Flask-JWT-Extended decodes it a second time
+ * without the expiry check, and that decoding's error wins.
  */
-function refusalOf(error: unknown, payloadSegment: string): JwtDecodeError {
-  if (error instanceof JsonWebTokenError && SIGNATURE_REFUSALS.has(error.message)) return new InvalidSignatureError();
-  try {
-    verifiedPayload(JSON.parse(payloadText(payloadSegment)), payloadText(payloadSegment));
-  } catch (refusal) {
-    if (refusal instanceof JwtDecodeError) return refusal;
-    return new JwtDecodeError('Invalid payload string');
-  }
-  return new InvalidSignatureError();
-}
-
-/** The payload jsonwebtoken parsed, if it is a JSON object whose member names each appear once. */
-function verifiedPayload(parsed: unknown, text: string): Record<string, unknown> {
-  if (!isPlainObject(parsed)) throw new JwtDecodeError('Invalid payload string');
-  // JSON.parse keeps the last of duplicate names: {"sub":"a","sub":"admin"} must not become admin.
-  if (hasDuplicateMembers(text)) throw new JwtDecodeError('Duplicate member name in payload');
-  return parsed;
-}
-
 function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, options: VerifyOptions): JwtClaims {
   const time = now();
   const { leeway } = config;
-  const exp = numericDate(payload, 'exp', 'Expiration Time');
-  const nbf = numericDate(payload, 'nbf', 'Not Before');
-  const iat = numericDate(payload, 'iat', 'Issued At');
-  // Tokens minted elsewhere may lack these; Flask-JWT-Extended reads them so too.
+  // Tokens minted elsewhere may lack a type; Flask-JWT-Extended reads them as access tokens.
   const type = payload.type ?? 'access';
-  if (type !== 'access' && type !== 'refresh') throw new JwtDecodeError('Invalid claim: type');
-  // A token that never expires only where the app issues such tokens itself.
-  if (exp === undefined && (type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires) !== false) {
+  // A token that never expires only where the app issues such tokens itself (PyJWT's `require`).
+  if (payload.exp === undefined && (type === 'refresh' ? config.refreshTokenExpires : config.accessTokenExpires) !== false) {
     throw new JwtDecodeError('Token is missing the "exp" claim');
   }
-  if (exp !== undefined && exp <= time - leeway && !options.allowExpired) throw new ExpiredTokenError(payload as JwtClaims);
-  if (nbf !== undefined && nbf > time + leeway) throw new JwtDecodeError('The token is not yet valid (nbf)');
+  const iat = numericDate(payload, 'iat', 'Issued At');
   if (iat !== undefined && iat > time + leeway) throw new JwtDecodeError('The token is not yet valid (iat)');
+  const nbf = numericDate(payload, 'nbf', 'Not Before');
+  if (nbf !== undefined && nbf > time + leeway) throw new JwtDecodeError('The token is not yet valid (nbf)');
+  const exp = numericDate(payload, 'exp', 'Expiration Time');
+  const expired = exp !== undefined && exp <= time - leeway && !options.allowExpired;
 
+  checkIssuer(payload.iss, config.decodeIssuer);
   checkAudience(payload.aud, config.decodeAudience);
-  if (config.decodeIssuer !== undefined) {
-    if (payload.iss === undefined) throw new JwtDecodeError('Token is missing the "iss" claim');
-    if (payload.iss !== config.decodeIssuer) throw new JwtDecodeError('Invalid issuer');
-  }
-
+  if (payload.sub !== undefined && typeof payload.sub !== 'string') throw new JwtDecodeError('Subject must be a string');
+  if (payload.jti !== undefined && typeof payload.jti !== 'string') throw new JwtDecodeError('JWT ID must be a string');
   const identity = payload[config.identityClaim];
   if (identity === undefined) throw new JwtDecodeError(`Missing claim: ${config.identityClaim}`);
   if (typeof identity !== 'string') throw new JwtDecodeError('Subject must be a string');
-  if (payload.jti !== undefined && typeof payload.jti !== 'string') throw new JwtDecodeError('Invalid claim: jti');
+  if (expired) throw new ExpiredTokenError(payload as JwtClaims);
 
+  if (type !== 'access' && type !== 'refresh') throw new JwtDecodeError('Invalid claim: type');
   const fresh = payload.fresh ?? false;
   if (typeof fresh !== 'boolean' && !(typeof fresh === 'number' && Number.isFinite(fresh))) {
     throw new JwtDecodeError('Invalid claim: fresh');
@@ -152,13 +143,26 @@ function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, o
   return { ...payload, type, fresh };
 }
 
-/** Without a configured audience, a token that names one is refused, as PyJWT does. */
+function checkIssuer(iss: unknown, expected: string | undefined): void {
+  if (expected === undefined) return;
+  if (iss === undefined) throw new JwtDecodeError('Token is missing the "iss" claim');
+  if (typeof iss !== 'string') throw new JwtDecodeError('Payload Issuer (iss) must be a string');
+  if (iss !== expected) throw new JwtDecodeError('Invalid issuer');
+}
+
+/**
+ * With a configured audience, the token must name one of it (an empty `aud`
+ * names none). Without one, a token that names an audience is refused, as RFC
+ * 7519 §4.1.3 requires of a recipient that is not in it (Flask-JWT-Extended
+ * skips the check instead).
+ */
 function checkAudience(aud: unknown, expected: readonly string[] | undefined): void {
+  const absent = isEmpty(aud);
   if (expected === undefined) {
-    if (aud !== undefined) throw new JwtDecodeError('Invalid audience');
+    if (!absent) throw new JwtDecodeError(AUDIENCE_NOT_ACCEPTED);
     return;
   }
-  if (aud === undefined) throw new JwtDecodeError('Token is missing the "aud" claim');
+  if (absent) throw new JwtDecodeError('Token is missing the "aud" claim');
   const named = typeof aud === 'string' ? [aud] : aud;
   if (!Array.isArray(named) || !named.every((a) => typeof a === 'string')) throw new JwtDecodeError('Invalid claim format in token');
   if (!named.some((a) => expected.includes(a))) throw new JwtDecodeError('Invalid audience');
@@ -172,8 +176,10 @@ function numericDate(payload: Record<string, unknown>, claim: string, name: stri
   return value;
 }
 
-/** The header (or, for a key loader, the unverified payload): a JSON object, each member name once. */
-function parseObject(text: string, part: 'header' | 'payload'): Record<string, unknown> {
+/** The header or payload: UTF-8 (decoded fatally: no two byte strings read the same), a JSON object, each member name once. */
+function parseObject(bytes: Buffer, part: 'header' | 'payload'): Record<string, unknown> {
+  if (!isUtf8(bytes)) throw new JwtDecodeError(`Invalid ${part} string`);
+  const text = bytes.toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -181,8 +187,16 @@ function parseObject(text: string, part: 'header' | 'payload'): Record<string, u
     throw new JwtDecodeError(`Invalid ${part} string`);
   }
   if (!isPlainObject(value)) throw new JwtDecodeError(`Invalid ${part} string`);
+  // JSON.parse keeps the last of duplicate names: {"sub":"a","sub":"admin"} must not become admin.
   if (hasDuplicateMembers(text)) throw new JwtDecodeError(`Duplicate member name in ${part}`);
   return value;
+}
+
+/** Absent, or empty the way PyJWT's `not payload["aud"]` reads it (null, false, 0, "", [], {}). */
+function isEmpty(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length === 0;
+  if (isPlainObject(value)) return Object.keys(value).length === 0;
+  return value === undefined || value === null || value === false || value === 0 || value === '';
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
