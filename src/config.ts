@@ -1,4 +1,4 @@
-import { createPublicKey, KeyObject } from 'node:crypto';
+import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
 import type { JwtClaims, JwtHeader, TokenType } from './claims';
 import { VerifiedTokenCache } from './cache';
 import { guardCallback, logCallbackError, type CallbackErrorHandler } from './callbacks';
@@ -413,7 +413,7 @@ function publicHalf(material: KeyMaterial): KeyObject | undefined {
   try {
     if (material instanceof KeyObject) return material.type === 'private' ? createPublicKey(material) : material.type === 'public' ? material : undefined;
     if (typeof material === 'string' || Buffer.isBuffer(material)) return createPublicKey(material);
-    return createPublicKey({ key: material, format: 'jwk' });
+    return createPublicKey({ key: material as JsonWebKey, format: 'jwk' });
   } catch {
     return undefined;
   }

@@ -1,5 +1,6 @@
 export { JwtManager, getJwt, getJwtIdentity, verifyJwtInRequest } from './manager';
-export type { AuthHeadersOptions, ValueContainer } from './manager';
+export type { AuthHeadersOptions, CookieSession, ValueContainer } from './manager';
+export type { HeaderLocation } from './testing';
 export { TokenFactory } from './tokens';
 export type { CreateAccessTokenOptions, CreateTokenOptions, CreateTokenPairOptions, TokenPair } from './tokens';
 export type { SessionInfo } from './revocation';
@@ -23,7 +24,7 @@ export type { ErrorKind, ErrorCallback, ErrorCallbacks, JwtFailure, JwtErrorResp
 export type { Duration } from './duration';
 export type { CallbackErrorHandler, CallbackFailure, CallbackName } from './callbacks';
 export { ALGORITHMS } from './keys';
-export type { Algorithm, KeyMaterial, RingKey, EncodeKeyLoader, DecodeKeyLoader, JsonWebKeySet, PublicJwk } from './keys';
+export type { Algorithm, KeyMaterial, RingKey, EncodeKeyLoader, DecodeKeyLoader, Jwk, JsonWebKeySet, PublicJwk } from './keys';
 export type { JwtClaims, JwtHeader, DecodedJwt, TokenType } from './claims';
 export type { VerifyOptions } from './verify';
 export type { JwtRequestState } from './request/state';

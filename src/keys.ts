@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, type JsonWebKey as NodeJwk } from 'node:crypto';
 import type { JwtHeader } from './claims';
 import { JwtDecodeError } from './errors';
 
@@ -13,10 +13,37 @@ export const ALGORITHMS = [
 export type Algorithm = (typeof ALGORITHMS)[number];
 
 /**
+ * A JSON Web Key (RFC 7517) as JSON: what `keyObject.export({ format: 'jwk' })`
+ * gives. The library's own type, so the published types compile against every
+ * `@types/node` (whose `JsonWebKey` left `node:crypto` in later versions).
+ */
+export interface Jwk {
+  kty?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+  d?: string;
+  p?: string;
+  q?: string;
+  dp?: string;
+  dq?: string;
+  qi?: string;
+  oth?: unknown[];
+  k?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  ext?: boolean;
+  kid?: string;
+}
+
+/**
  * A key as the application holds it: a PEM (or, for HMAC, the secret) as text or
  * bytes, a `KeyObject`, or a JWK (whose `use`, `key_ops` and `alg`, when present, must allow the use).
  */
-export type KeyMaterial = string | Buffer | KeyObject | JsonWebKey;
+export type KeyMaterial = string | Buffer | KeyObject | Jwk;
 
 /**
  * One key of a key ring. The first key of the ring signs new tokens; every key
@@ -40,7 +67,7 @@ export type EncodeKeyLoader = (identity: string) => KeyMaterial | Promise<KeyMat
 export type DecodeKeyLoader = (header: JwtHeader, unverifiedClaims: Record<string, unknown>) => KeyMaterial | Promise<KeyMaterial>;
 
 /** A public JWK as served in a JWK Set. */
-export interface PublicJwk extends JsonWebKey {
+export interface PublicJwk extends Jwk {
   kid?: string;
   alg: Algorithm;
   use: 'sig';
@@ -260,19 +287,20 @@ function toKey(material: KeyMaterial, alg: Algorithm, use: 'sign' | 'verify', al
   return key;
 }
 
-function isJwk(material: KeyMaterial): material is JsonWebKey {
+function isJwk(material: KeyMaterial): material is Jwk {
   return typeof material === 'object' && !Buffer.isBuffer(material) && !(material instanceof KeyObject);
 }
 
 /** A JWK as a `KeyObject`, if its own restrictions allow `use` with `alg` (RFC 7517 §4.2-4.4). */
-function fromJwk(jwk: JsonWebKey, alg: Algorithm, use: 'sign' | 'verify'): KeyObject {
+function fromJwk(jwk: Jwk, alg: Algorithm, use: 'sign' | 'verify'): KeyObject {
   if (jwk.use !== undefined && jwk.use !== 'sig') throw new Error(`JwtManager: the JWK is for "use": "${String(jwk.use)}", not signatures`);
   const keyOps = jwk.key_ops as unknown;
   if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes(use))) throw new Error(`JwtManager: the JWK's key_ops do not allow "${use}"`);
   if (jwk.alg !== undefined && jwk.alg !== alg) throw new Error(`JwtManager: the JWK is for ${String(jwk.alg)}, not ${alg}`);
   try {
     if (jwk.kty === 'oct') return createSecretKey(Buffer.from(String(jwk.k), 'base64url'));
-    return use === 'sign' ? createPrivateKey({ key: jwk, format: 'jwk' }) : createPublicKey({ key: jwk, format: 'jwk' });
+    const key = jwk as NodeJwk;
+    return use === 'sign' ? createPrivateKey({ key, format: 'jwk' }) : createPublicKey({ key, format: 'jwk' });
   } catch {
     throw new Error(`JwtManager: the JWK is not a readable ${use === 'sign' ? 'private' : 'public'} key`);
   }
@@ -358,7 +386,7 @@ function assertFits(key: KeyObject, alg: Algorithm): void {
  * describes it as any RSA key (n, e), read from the SubjectPublicKeyInfo's BIT
  * STRING (an RSAPublicKey, whatever the PSS parameters beside it).
  */
-function pssPublicJwk(key: KeyObject): JsonWebKey {
+function pssPublicJwk(key: KeyObject): Jwk {
   const spki = key.export({ type: 'spki', format: 'der' });
   const info = derElement(spki, 0);
   const algorithmIdentifier = derElement(spki, info.contentStart);

@@ -17,6 +17,7 @@ import {
 import { requestState, type JwtRequestState } from './request/state';
 import { JwtRequirement, type JwtRequiredOptions } from './requirement';
 import { errorResponse } from './responses';
+import { cookieHeaders, headerLocation, tokenHeaders, type HeaderLocation } from './testing';
 import { TokenFactory, type CreateAccessTokenOptions } from './tokens';
 
 /** A dependency-injection container that registers a value for a class, such as typedi's `Container`. */
@@ -28,6 +29,22 @@ export interface ValueContainer {
 export interface AuthHeadersOptions extends CreateAccessTokenOptions {
   /** Authenticate with a refresh token instead of an access token. */
   refresh?: boolean;
+  /**
+   * Carry the token in the Authorization header (`'headers'`), or in its cookie
+   * with the CSRF header (`'cookies'`). Default: the first of the configured
+   * `tokenLocation` that is one of them.
+   */
+  location?: HeaderLocation;
+}
+
+/** A cookie session for the app's tests: what a logged-in browser sends. See {@link JwtManager.cookieSession}. */
+export interface CookieSession {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  /** For access routes: `Cookie` with both tokens' cookies and CSRF cookies, and the access token's CSRF header. */
+  readonly headers: Record<string, string>;
+  /** For refresh routes: the same `Cookie`, and the refresh token's CSRF header. */
+  readonly refreshHeaders: Record<string, string>;
 }
 
 let currentManager: JwtManager<unknown> | undefined;
@@ -83,16 +100,41 @@ export class JwtManager<User = never> {
 
   /**
    * For the app's tests: the headers of a request authenticated as `identity`,
-   * e.g. `{ Authorization: 'Bearer eyJ…' }`. Mints an access token, or a refresh
+   * where the configuration reads tokens: `{ Authorization: 'Bearer eyJ…' }`
+   * (configured `headerName` and `headerType`), or, for a cookies-first
+   * `tokenLocation`, `{ Cookie: 'access_token_cookie=eyJ…; csrf_access_token=…',
+   * 'X-CSRF-TOKEN': … }` (configured names). Mints an access token, or a refresh
    * token with `{ refresh: true }`; `fresh` and the other token options apply.
    */
   async authHeaders(identity: Identity | User, options: AuthHeadersOptions = {}): Promise<Record<string, string>> {
-    const { refresh, ...tokenOptions } = options;
+    const { refresh, location, ...tokenOptions } = options;
+    const where = headerLocation(this.config, location);
     const token = refresh
       ? await this.tokens.createRefreshToken(identity, tokenOptions)
       : await this.tokens.createAccessToken(identity, tokenOptions);
-    const { headerName, headerType } = this.config;
-    return { [headerName]: headerType ? `${headerType} ${token}` : token };
+    const csrf = where === 'cookies' ? (await this.tokens.decodeToken(token)).csrf : undefined;
+    return tokenHeaders(this.config, where, refresh ? 'refresh' : 'access', token, csrf);
+  }
+
+  /**
+   * For the app's tests: a logged-in cookie session of `identity` (a token pair,
+   * as `createTokenPair` makes it), as the request headers a browser sends —
+   * `headers` for access routes, `refreshHeaders` for refresh routes — each
+   * with the token cookies, the readable CSRF cookies and the matching CSRF
+   * header, all under the configured names.
+   */
+  async cookieSession(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<CookieSession> {
+    const { accessToken, refreshToken } = await this.tokens.createTokenPair(identity, options);
+    const tokens = [
+      { type: 'access', token: accessToken, csrf: (await this.tokens.decodeToken(accessToken)).csrf },
+      { type: 'refresh', token: refreshToken, csrf: (await this.tokens.decodeToken(refreshToken)).csrf },
+    ] as const;
+    return {
+      accessToken,
+      refreshToken,
+      headers: cookieHeaders(this.config, tokens, 'access'),
+      refreshHeaders: cookieHeaders(this.config, tokens, 'refresh'),
+    };
   }
 
   /**
