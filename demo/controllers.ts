@@ -1,6 +1,7 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Body, BodyParam, ContentType, Controller, Ctx, Get, HttpCode, JsonController, Post } from 'routing-controllers';
+import { Body, BodyParam, ContentType, Controller, CookieParam, Ctx, Get, HeaderParam, HttpCode, JsonController, Post } from 'routing-controllers';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { Service } from 'typedi';
 import {
@@ -151,15 +152,36 @@ export class CookieAuthController {
     return { msg: 'Refreshed' };
   }
 
-  /** Ends the session (revoking it when the access cookie is still valid) and clears the cookies. */
+  /**
+   * Always clears the cookies, and revokes the session of each cookie token the
+   * request can vouch for — expired ones too: a logout is exactly when an
+   * expired access cookie sits beside a refresh cookie that would revive it.
+   * Vouching is the CSRF value of that token in the header (the page sends the
+   * refresh token's): a forged cross-site form clears cookies, never revokes.
+   */
   @Post('/logout')
-  @JwtOptional()
   @HttpCode(200)
-  async logout(@CurrentJwt() claims: JwtClaims | undefined, @Ctx() ctx: KoaContextLike) {
-    if (claims) await this.jwt.revokeFamily(claims);
+  async logout(
+    // `type: String`: routing-controllers would try an untyped value as JSON (and echo it when it fails).
+    @CookieParam('access_token_cookie', { type: String }) access: string | undefined,
+    @CookieParam('refresh_token_cookie', { type: String }) refresh: string | undefined,
+    @HeaderParam('X-CSRF-TOKEN', { type: String }) csrf: string | undefined,
+    @Ctx() ctx: KoaContextLike,
+  ) {
     this.jwt.unsetJwtCookies(ctx);
+    for (const token of [refresh, access]) {
+      const claims = token ? await this.jwt.tokens.decodeToken(token, { allowExpired: true }).catch(() => undefined) : undefined;
+      if (claims && sameSecret(claims.csrf, csrf)) await this.jwt.revokeFamily(claims);
+    }
     return { msg: 'Logged out' };
   }
+}
+
+/** Whether the CSRF value sent is the token's own, compared in constant time. */
+function sameSecret(expected: unknown, sent: string | undefined): boolean {
+  if (typeof expected !== 'string' || !sent) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(expected), digest(sent));
 }
 
 const PAGE = readFileSync(join(__dirname, '..', '..', 'demo', 'public', 'index.html'), 'utf8');

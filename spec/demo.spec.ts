@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import supertest from 'supertest';
 import { JwtManager } from '../src';
-import { SECRET } from './helpers';
+import { hmacToken, SECRET } from './helpers';
 
 /** Starts the demo exactly as `npm start` does, on an ephemeral port; resolves once it prints its URL. */
 async function startDemo(env: Record<string, string>): Promise<{ url: string; stdout: () => string; stderr: () => string; child: ChildProcess }> {
@@ -148,6 +148,62 @@ describe('demo API, end to end', function () {
       withSecret.child.kill();
       await once(withSecret.child, 'exit');
     }
+  });
+});
+
+describe('demo cookie logout', function () {
+  this.timeout(20_000);
+  let demo: Awaited<ReturnType<typeof startDemo>>;
+  let request: ReturnType<typeof supertest>;
+  const jwt = new JwtManager({ secretKey: SECRET, tokenLocation: ['headers', 'cookies'] });
+
+  before(async () => {
+    demo = await startDemo({ JWT_SECRET_KEY: SECRET });
+    request = supertest(demo.url);
+  });
+  after(async () => {
+    demo.child.kill();
+    await once(demo.child, 'exit');
+  });
+
+  /** A cookie login: the token cookies, and the access token re-made as expired (same claims, same family). */
+  async function login() {
+    const res = await request.post('/cookie/login').send({ username: 'test', password: 'test' }).expect(200);
+    const value = (name: string) => ([] as string[]).concat(res.headers['set-cookie']).find((line) => line.startsWith(`${name}=`))!.split(';')[0].split('=')[1];
+    const access = await jwt.tokens.decodeToken(value('access_token_cookie'));
+    const refresh = await jwt.tokens.decodeToken(value('refresh_token_cookie'));
+    const expired = hmacToken({ alg: 'HS256', typ: 'JWT' }, { ...access, iat: access.iat! - 3600, nbf: access.nbf! - 3600, exp: access.exp! - 3600 });
+    return { refreshToken: value('refresh_token_cookie'), expired, access, refresh };
+  }
+  const cleared = (res: supertest.Response) => ([] as string[]).concat(res.headers['set-cookie'] ?? [])
+    .filter((line) => /Max-Age=0/.test(line)).map((line) => line.split('=')[0]).sort();
+  const refreshWith = (token: string, csrf: string) => request.post('/cookie/refresh').set('Cookie', `refresh_token_cookie=${token}`).set('X-CSRF-TOKEN', csrf);
+
+  it('with an expired access cookie: clears every cookie and revokes the session the refresh cookie keeps alive', async () => {
+    const { refreshToken, expired, refresh } = await login();
+    const res = await request.post('/cookie/logout').set('Cookie', `access_token_cookie=${expired}; refresh_token_cookie=${refreshToken}`)
+      .set('X-CSRF-TOKEN', refresh.csrf as string).expect(200, { msg: 'Logged out' });
+    expect(cleared(res)).to.deep.equal(['access_token_cookie', 'csrf_access_token', 'csrf_refresh_token', 'refresh_token_cookie']);
+    await refreshWith(refreshToken, refresh.csrf as string).expect(401, { msg: 'Token has been revoked' });
+  });
+
+  it('vouched for by the expired access token\'s CSRF value, or with the refresh cookie alone', async () => {
+    const first = await login();
+    await request.post('/cookie/logout').set('Cookie', `access_token_cookie=${first.expired}; refresh_token_cookie=${first.refreshToken}`)
+      .set('X-CSRF-TOKEN', first.access.csrf as string).expect(200);
+    await refreshWith(first.refreshToken, first.refresh.csrf as string).expect(401);
+    const second = await login();
+    const res = await request.post('/cookie/logout').set('Cookie', `refresh_token_cookie=${second.refreshToken}`).set('X-CSRF-TOKEN', second.refresh.csrf as string).expect(200);
+    expect(cleared(res)).to.have.length(4);
+    await refreshWith(second.refreshToken, second.refresh.csrf as string).expect(401);
+  });
+
+  it('without cookies, or without the CSRF value (a forged form), clears cookies but revokes nothing', async () => {
+    expect(cleared(await request.post('/cookie/logout').expect(200, { msg: 'Logged out' }))).to.have.length(4);
+    const { refreshToken, expired, refresh } = await login();
+    await request.post('/cookie/logout').set('Cookie', `access_token_cookie=${expired}; refresh_token_cookie=${refreshToken}`).expect(200);
+    await request.post('/cookie/logout').set('Cookie', `refresh_token_cookie=${refreshToken}`).set('X-CSRF-TOKEN', 'forged').expect(200);
+    await refreshWith(refreshToken, refresh.csrf as string).expect(200);
   });
 });
 
