@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { createParamDecorator, getMetadataArgsStorage, type Action } from 'routing-controllers';
-import { ClaimsValidationError } from './errors';
-import { rejectRequest } from './manager';
+import { ClaimsValidationError, JwtRequirementMissingError } from './errors';
+import { rejectRequest, wasVerified } from './manager';
 import { actionKey, bindAction, type BoundRequest } from './request/adapter';
 import { requestState } from './request/state';
 import { JwtRequirement, type JwtRequiredOptions } from './requirement';
@@ -72,7 +72,7 @@ function shortcut(name: string, options: JwtRequiredOptions, fixed: JwtRequiredO
 
 /** Injects the verified token's identity (`undefined` on an optional route without a token). */
 export function CurrentIdentity(): ParameterDecorator {
-  return paramFromState((action) => requestState(actionKey(action))?.identity);
+  return paramFromState('CurrentIdentity', (action) => requestState(actionKey(action))?.identity);
 }
 
 /**
@@ -87,13 +87,22 @@ export function CurrentJwt(): ParameterDecorator {
     const read = isClaimsClass(type)
       ? (action: Action) => validatedClaims(bindAction(action), type)
       : (action: Action) => requestState(actionKey(action))?.claims;
-    paramFromState(read)(target, method, index);
+    paramFromState('CurrentJwt', read)(target, method, index);
   };
 }
 
-function paramFromState(read: (action: Action) => unknown): ParameterDecorator {
-  const decorator = createParamDecorator({ value: read });
-  return (target, method, index) => decorator(target, method as string, index);
+/** A parameter read from the request's verified token; a request that nothing verified is a mistake of the app's. */
+function paramFromState(name: string, read: (action: Action) => unknown): ParameterDecorator {
+  return (target, method, index) => {
+    const where = `@${name}() on ${(target as { constructor: Function }).constructor.name}.${String(method)}`;
+    const decorator = createParamDecorator({
+      value: (action: Action) => {
+        if (!wasVerified(actionKey(action))) throw new JwtRequirementMissingError(where);
+        return read(action);
+      },
+    });
+    decorator(target, method as string, index);
+  };
 }
 
 const UNTYPED: readonly unknown[] = [Object, Array, String, Number, Boolean, Promise];

@@ -221,3 +221,21 @@ export class CsrfError extends JwtError {
     super(401, message);
   }
 }
+
+/**
+ * Thrown (a 500, once per request) when `@CurrentIdentity()`, `@CurrentJwt()` or
+ * `@CurrentUser()` reads a request whose token nothing verified: the action has
+ * no JWT requirement, so the parameter would be `undefined` in silence.
+ * Flask-JWT-Extended's "You must call `@jwt_required()` before using this method".
+ */
+export class JwtRequirementMissingError extends Error {
+  override readonly name = 'JwtRequirementMissingError';
+
+  /** `where` names the decorator and the action, e.g. `@CurrentIdentity() on AuthController.me`. */
+  constructor(where: string) {
+    super(`${where} reads the request's verified token, but nothing verified one: add @JwtRequired() `
+      + '(or @JwtOptional(), @JwtRefreshTokenRequired(), @FreshJwtRequired(), @Authorized()) to the action or its controller, '
+      + 'with authorizationChecker: jwt.authorizationChecker in the routing-controllers options, '
+      + 'or call verifyJwtInRequest() in a middleware before it');
+  }
+}

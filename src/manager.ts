@@ -4,7 +4,7 @@ import { now, type JwtClaims, type TokenType } from './claims';
 import { responseSetsCookie, setTokenCookies, unsetTokenCookies } from './cookies';
 import { toSeconds, type Duration } from './duration';
 import { resolveConfig, type Identity, type JwtConfig, type ResolvedConfig } from './config';
-import { JwtError } from './errors';
+import { JwtError, JwtRequirementMissingError } from './errors';
 import type { JwtEventListener, JwtEventName } from './events';
 import type { SessionInfo } from './revocation';
 import { verifyRequest } from './guard';
@@ -84,8 +84,21 @@ export class JwtManager<User = never> {
     return true;
   };
 
-  /** routing-controllers' `currentUserChecker`: the user of the verified token, for `@CurrentUser()`. */
-  readonly currentUserChecker = (action: Action): unknown => requestState(actionKey(action))?.user;
+  /**
+   * routing-controllers' `currentUserChecker`: the user of the verified token, for
+   * `@CurrentUser()`. On a request that nothing verified (an action without a JWT
+   * requirement) it throws a {@link JwtRequirementMissingError} instead of
+   * answering `undefined` in silence.
+   */
+  readonly currentUserChecker = (action: Action): unknown => {
+    const key = actionKey(action);
+    if (!wasVerified(key)) {
+      const { adapter, ctx } = bindAction(action);
+      const request = adapter.describe?.(ctx);
+      throw new JwtRequirementMissingError(`@CurrentUser() on ${request ? `${request.method} ${request.path}` : 'this action'}`);
+    }
+    return requestState(key)?.user;
+  };
 
   /**
    * Verifies the request's token for code outside decorated actions (middleware,
@@ -321,6 +334,11 @@ export class JwtManager<User = never> {
     adapter.prepareErrorResponse?.(ctx, httpError);
     return httpError;
   }
+}
+
+/** @internal Whether a manager verified this request (Koa's context, Express's request), with or without a token. */
+export function wasVerified(ctx: object): boolean {
+  return managers.has(ctx);
 }
 
 /** @internal The error response to a failure found after the checker passed, rendered by that request's manager. */
