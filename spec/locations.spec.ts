@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import Koa from 'koa';
 import type { Server } from 'node:http';
-import { Ctx, CurrentUser, Get, JsonController, Post, useKoaServer } from 'routing-controllers';
+import { Ctx, CurrentUser, Get, JsonController, Post, UploadedFile, useKoaServer } from 'routing-controllers';
 import supertest from 'supertest';
 import { CurrentIdentity, CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, type JwtClaims, type JwtConfig, type KoaContextLike } from '../src';
-import { SECRET, startServer, type TestServer } from './helpers';
+import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
 
 let current: JwtManager;
 // @koa/multer (routing-controllers' multipart parser) ships no types: the one call used here.
@@ -466,5 +466,94 @@ describe('implicit refresh whose renewal throws', () => {
     const res = await supertest(app.callback()).get('/loc/me').set(cookie({ access_token_cookie: token })).expect(200, { id: 'alice' });
     expect(setCookies(res)).to.deep.equal([]);
     expect(reported).to.deep.equal(['implicitRefresh']);
+  });
+});
+
+@JsonController('/unparsed')
+class UnparsedBodyRoutes {
+  @Post('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
+  @Post('/upload') @JwtRequired() upload(@CurrentIdentity() id: string, @UploadedFile('file') file: { originalname: string; size: number }) {
+    return { id, name: file.originalname, size: file.size };
+  }
+}
+
+describe('bodies no body parser read', function () {
+  this.timeout(20_000);
+  forEachDriver((driver) => {
+    describe('the JSON location', () => {
+      let server: TestServer;
+      let token: string;
+      before(async () => {
+        server = await startServer([UnparsedBodyRoutes], { secretKey: SECRET, tokenLocation: ['json'] }, {}, driver);
+        token = await server.jwt.tokens.createAccessToken('alice');
+      });
+      after(() => server.close());
+
+      it('reads application/merge-patch+json and other +json bodies as Flask does', async () => {
+        for (const type of ['application/merge-patch+json', 'application/problem+json', 'application/ld+json; charset=utf-8']) {
+          await server.request.post('/unparsed/me').set('Content-Type', type).send(JSON.stringify({ access_token: token })).expect(200, { id: 'alice' });
+        }
+      });
+
+      it('a malformed or oversized one holds no token: 401 in the library\'s shape', async () => {
+        const missing = { msg: 'Missing "access_token" key in json data.' };
+        await server.request.post('/unparsed/me').set('Content-Type', 'application/merge-patch+json').send('{"access_token":').expect(401, missing);
+        await server.request.post('/unparsed/me').set('Content-Type', 'application/merge-patch+json').send(`{"access_token":"${token}","pad":"${'x'.repeat(70_000)}"}`).expect(401, missing);
+        await server.request.post('/unparsed/me').set('Content-Type', 'application/merge-patch+json').send(JSON.stringify({ access_token: 42 })).expect(422);
+      });
+    });
+
+    describe('the CSRF form field of a cookie token', () => {
+      let server: TestServer;
+      let token: string;
+      let csrf: string;
+      before(async () => {
+        server = await startServer([UnparsedBodyRoutes], { secretKey: SECRET, tokenLocation: ['cookies'], csrfCheckForm: true }, {}, driver);
+        token = await server.jwt.tokens.createAccessToken('alice');
+        csrf = await csrfOf(server.jwt, token);
+      });
+      after(() => server.close());
+
+      it('is read from a multipart/form-data body without any multipart parser', async () => {
+        await server.request.post('/unparsed/me').set(cookie({ access_token_cookie: token })).field('csrf_token', csrf).expect(200, { id: 'alice' });
+        await server.request.post('/unparsed/me').set(cookie({ access_token_cookie: token })).field('other', 'x').field('csrf_token', 'forged')
+          .expect(401, { msg: 'CSRF double submit tokens do not match' });
+        await server.request.post('/unparsed/me').set(cookie({ access_token_cookie: token })).field('csrf_token', csrf).field('csrf_token', csrf)
+          .expect(401, { msg: 'Missing CSRF token' });
+        await server.request.post('/unparsed/me').set(cookie({ access_token_cookie: token })).field('other', 'x').expect(401, { msg: 'Missing CSRF token' });
+      });
+
+      it('leaves the body whole for the upload the action receives after the check', async () => {
+        const file = Buffer.alloc(20_000, 7);
+        const res = await server.request.post('/unparsed/upload').set(cookie({ access_token_cookie: token }))
+          .field('csrf_token', csrf).attach('file', file, 'a.bin').expect(200);
+        expect(res.body).to.deep.equal({ id: 'alice', name: 'a.bin', size: 20_000 });
+        await server.request.post('/unparsed/upload').set(cookie({ access_token_cookie: token }))
+          .field('csrf_token', 'forged').attach('file', file, 'a.bin').expect(401, { msg: 'CSRF double submit tokens do not match' });
+      });
+    });
+  });
+});
+
+describe('a malformed JSON body the app\'s body parser refuses (the README\'s middleware)', () => {
+  it('answers 400 in the library\'s shape, never quoting the body', async () => {
+    const jwt = new JwtManager({ secretKey: SECRET });
+    current = jwt;
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        if (!(error instanceof SyntaxError) || (error as { status?: number }).status !== 400) throw error;
+        const answer = jwt.httpError(400, 'Malformed JSON body');
+        ctx.status = answer.status;
+        ctx.body = answer.toJSON();
+      }
+    });
+    useKoaServer(app, { controllers: [Routes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker });
+    const token = await jwt.tokens.createAccessToken('alice');
+    const res = await supertest(app.callback()).post('/loc/me').set('Authorization', `Bearer ${token}`)
+      .set('Content-Type', 'application/json').send('{"secret": "hunter2"').expect(400, { msg: 'Malformed JSON body' });
+    expect(res.text).not.to.contain('hunter2');
   });
 });

@@ -7,7 +7,7 @@ import {
 } from './errors';
 import { CorsPreflightResponse } from './http-error';
 import type { RequestAdapter } from './request/adapter';
-import { locateToken } from './request/locations';
+import { locateToken, readUnparsedBody } from './request/locations';
 import { setRequestState, type JwtRequestState } from './request/state';
 import type { JwtRequiredOptions } from './requirement';
 import { verifyToken } from './verify';
@@ -31,7 +31,10 @@ export async function verifyRequest<C extends object>(
 ): Promise<JwtRequestState | undefined> {
   if (isCorsPreflight(adapter, ctx)) throw new CorsPreflightResponse();
   const refresh = !!options.refresh;
-  const located = locateToken(adapter, ctx, config, options.locations ?? config.tokenLocation, refresh, !!options.optional && roles.length === 0);
+  const locations = options.locations ?? config.tokenLocation;
+  const reading = readUnparsedBody(adapter, ctx, config, locations, refresh);
+  if (reading) await reading;
+  const located = locateToken(adapter, ctx, config, locations, refresh, !!options.optional && roles.length === 0);
   if (!located) return undefined;
 
   const { header, claims } = await verifyToken(located.token, config).catch((error: unknown) => {

@@ -33,6 +33,7 @@ export const expressAdapter: RequestAdapter<ExpressRequestLike> = {
     return start < 0 ? undefined : parseQueryString(url.slice(start + 1))[name];
   },
   body: (req) => req.body,
+  incoming: (req) => req,
   setHeader: (req, name, value) => responseOf(req).setHeader(name, value),
   responseHeader: (req, name) => headerValues(responseOf(req).getHeader(name)),
   status: (req) => responseOf(req).statusCode,

@@ -30,6 +30,7 @@ export const koaAdapter: RequestAdapter<KoaContextLike> = {
   header: (ctx, name) => nodeRequestHeader(ctx.req, name),
   query: (ctx, name) => ctx.query[name],
   body: (ctx) => (ctx.request as { body?: unknown }).body,
+  incoming: (ctx) => ctx.req,
   setHeader: (ctx, name, value) => ctx.set(name, value),
   responseHeader: (ctx, name) => headerValues(ctx.response.get(name)),
   status: (ctx) => ctx.status,

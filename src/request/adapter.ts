@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Action } from 'routing-controllers';
 import type { EventRequest } from '../events';
 import type { JwtHttpError, writeErrorResponse } from '../http-error';
@@ -21,6 +22,8 @@ export interface RequestAdapter<Context> {
   query(ctx: Context, name: string): string | string[] | undefined;
   /** The parsed request body (JSON or form), if a body parser ran. */
   body(ctx: Context): unknown;
+  /** Node's request, for a body no parser read (see `request/body.ts`). */
+  incoming(ctx: Context): IncomingMessage;
   /** Sets a response header, replacing any value it had. */
   setHeader(ctx: Context, name: string, value: string | string[]): void;
   /** A response header's values so far (`Set-Cookie` may have several). */

@@ -2,6 +2,7 @@ import type { CookieNames, ResolvedConfig, TokenLocation } from '../config';
 import { CsrfError, InvalidHeaderError, NoAuthorizationError } from '../errors';
 import { MAX_COOKIE_HEADER_LENGTH, requestCookie } from '../cookies';
 import type { RequestAdapter } from './adapter';
+import { multipartFields, peekBody, urlencodedFields } from './body';
 import { isFormMediaType, isJsonMediaType, listElements, mediaType, words } from './fields';
 
 /** A token found in a request, where, and the CSRF value sent with it (cookies on unsafe methods). */
@@ -26,6 +27,50 @@ const readers: Readonly<Record<TokenLocation, LocationReader>> = {
   query_string: readQueryString,
   json: readJson,
 };
+
+/** Bodies the library read itself (no parser had), by request; `undefined` for a malformed one. */
+const readBodies = new WeakMap<object, unknown>();
+
+/** The request's parsed body: the body parser's, or the one the library read itself. */
+function bodyOf<C>(adapter: RequestAdapter<C>, ctx: C): unknown {
+  return readBodies.has(ctx as object) ? readBodies.get(ctx as object) : adapter.body(ctx);
+}
+
+/**
+ * Reads a body no parser read when `locations` may need it, as Flask's
+ * `request.json` and `request.form` would: a JSON location's body of an
+ * `application/…+json` type the parser skipped, or a multipart (or unparsed
+ * urlencoded) body holding the CSRF form field of a cookie token. Returns
+ * `undefined` (nothing to wait for) on every other request. A malformed body
+ * counts as holding nothing, so it answers in the library's shape (401).
+ */
+export function readUnparsedBody<C>(
+  adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfig, locations: readonly TokenLocation[], refresh: boolean,
+): Promise<void> | undefined {
+  const contentType = adapter.header(ctx, 'content-type');
+  const type = mediaType(contentType);
+  const json = locations.includes('json') && isJsonMediaType(type);
+  const names = refresh ? config.cookies.refresh : config.cookies.access;
+  const form = isFormMediaType(type) && locations.includes('cookies') && config.cookies.csrfCheckForm
+    && config.cookies.csrfMethods.includes(adapter.method(ctx)) && !adapter.header(ctx, names.csrfHeader);
+  if (!json && !form) return undefined;
+  const pending = peekBody(adapter.incoming(ctx));
+  return pending?.then((bytes) => {
+    if (bytes !== undefined) readBodies.set(ctx as object, json ? parseJson(bytes) : formFields(bytes, type, contentType ?? ''));
+  });
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function formFields(bytes: Buffer, type: string, contentType: string): unknown {
+  return type === 'multipart/form-data' ? multipartFields(bytes, contentType) : urlencodedFields(bytes);
+}
 
 /**
  * Finds the request's token in `locations`, in order. The first location that
@@ -111,7 +156,7 @@ function readCookie<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfi
   if (!cookies.csrfProtect || !cookies.csrfMethods.includes(adapter.method(ctx))) return { token };
   let csrf = adapter.header(ctx, names.csrfHeader);
   if (!csrf && cookies.csrfCheckForm && isFormMediaType(mediaType(adapter.header(ctx, 'content-type')))) {
-    const field = bodyField(adapter.body(ctx), names.csrfField);
+    const field = bodyField(bodyOf(adapter, ctx), names.csrfField);
     if (typeof field === 'string') csrf = field;
   }
   if (!csrf) throw new CsrfError('Missing CSRF token');
@@ -139,7 +184,7 @@ function readJson<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfig,
   if (!isJsonMediaType(mediaType(adapter.header(ctx, 'content-type')))) {
     return new NoAuthorizationError('Invalid content-type. Must be application/json.');
   }
-  const value = bodyField(adapter.body(ctx), key);
+  const value = bodyField(bodyOf(adapter, ctx), key);
   if (isPythonFalse(value)) return new NoAuthorizationError(`Missing "${key}" key in json data.`);
   if (typeof value !== 'string') throw new InvalidHeaderError(`Bad "${key}" key in json data: expected a string`);
   return { token: value };
