@@ -173,6 +173,28 @@ describe('tokens', () => {
       expect(await jwt.tokens.decodeToken(sign(header, payloadWith(Buffer.from('王小明 🎉').toString('hex'))))).to.include({ sub: 'user-王小明 🎉' });
     });
 
+    it('finds duplicate member names however they are escaped, and only those', async () => {
+      const sign = (payload: string) => {
+        const input = `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      };
+      const exp = nowSeconds() + 60;
+      // Quotes and backslashes inside names and values, names that only look alike: one claim each.
+      const claims = { sub: 'a\\"b', 'k\\': 1, 'k\\\\': 2, 'k"': 3, v: '\\', w: ['k', 'k'], o: { k: 1 }, exp };
+      expect(await jwt.tokens.decodeToken(sign(JSON.stringify(claims)))).to.deep.include(claims);
+      const duplicates = [
+        String.raw`{"k\\":1,"k\u005c":2,"sub":"a","exp":EXP}`,
+        String.raw`{"sub":"a","o":{"x":1,"\u0078":2},"exp":EXP}`,
+        '{"sub":"a","w":[{"y":1,"y":2}],"exp":EXP}',
+        String.raw`{"sub":"b","\u0073ub":"c","exp":EXP}`,
+      ].map((payload) => payload.replace('EXP', String(exp)));
+      for (const duplicate of duplicates) {
+        let error: unknown;
+        await jwt.tokens.decodeToken(sign(duplicate)).catch((e: unknown) => { error = e; });
+        expect(error, duplicate).to.be.instanceOf(JwtDecodeError).with.property('message', 'Duplicate member name in payload');
+      }
+    });
+
     it('refuses a kid, jti or sub that is not a string, with PyJWT\'s messages', async () => {
       const ring = new JwtManager({ keys: [{ kid: 'k1', algorithm: 'HS256', secretKey: SECRET }] });
       const cases: Array<[JwtManager, Record<string, unknown>, Record<string, unknown>, string]> = [

@@ -12,10 +12,14 @@ const CURVE_ORDERS: Readonly<Record<string, bigint>> = {
   ES512: BigInt('0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409'),
 };
 
-/** The length of an ES signature (JOSE's r‖s form) in bytes; `undefined` for other algorithms. */
+/** The length of an ES signature (JOSE's r‖s form) in bytes: twice the byte length of the curve order. */
+const SIGNATURE_LENGTHS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(CURVE_ORDERS).map(([alg, n]) => [alg, 2 * Math.ceil(n.toString(16).length / 2)]),
+);
+
+/** The length in bytes of an ES signature; `undefined` for other algorithms. */
 export function signatureLength(alg: string): number | undefined {
-  const n = CURVE_ORDERS[alg];
-  return n === undefined ? undefined : 2 * Math.ceil(n.toString(16).length / 2);
+  return SIGNATURE_LENGTHS[alg];
 }
 
 /** Whether `signature` (JOSE's r‖s form) of an ES token has s > n/2; `false` for other algorithms. */

@@ -1,7 +1,8 @@
 /**
  * Whether JSON text (already known to parse) repeats a member name within one
  * object, at any depth. Names are compared after unescaping, so "a" and
- * "\u0061" are the same name. One pass; only names with escapes are unescaped.
+ * "\u0061" are the same name. One pass: string contents are skipped with
+ * `indexOf`, and only names holding an escape are unescaped.
  */
 export function hasDuplicateMembers(json: string): boolean {
   // One set of names per open object; `undefined` for an open array.
@@ -10,19 +11,12 @@ export function hasDuplicateMembers(json: string): boolean {
   for (let i = 0; i < json.length; i++) {
     const char = json.charCodeAt(i);
     if (char === QUOTE) {
-      let end = i + 1;
-      let escaped = false;
-      for (let c = json.charCodeAt(end); c !== QUOTE && end < json.length; c = json.charCodeAt(end)) {
-        if (c === BACKSLASH) {
-          escaped = true;
-          end += 2;
-        } else {
-          end += 1;
-        }
-      }
+      const end = closingQuote(json, i);
+      if (end < 0) return false; // not JSON after all: the parser refuses it
       if (expectName) {
         const names = open[open.length - 1]!;
-        const name = escaped ? (JSON.parse(json.slice(i, end + 1)) as string) : json.slice(i + 1, end);
+        const raw = json.slice(i + 1, end);
+        const name = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
         if (names.has(name)) return true;
         names.add(name);
         expectName = false;
@@ -40,6 +34,18 @@ export function hasDuplicateMembers(json: string): boolean {
     }
   }
   return false;
+}
+
+/** The index of the quote closing the string that opens at `start` (one not escaped by an odd run of backslashes), or -1. */
+function closingQuote(json: string, start: number): number {
+  let end = json.indexOf('"', start + 1);
+  while (end > 0) {
+    let backslashes = 0;
+    while (json.charCodeAt(end - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return end;
+    end = json.indexOf('"', end + 1);
+  }
+  return -1;
 }
 
 const QUOTE = 0x22;
