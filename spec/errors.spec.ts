@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Controller, CurrentUser, ForbiddenError, Get, JsonController, Post } from 'routing-controllers';
 import {
-  CurrentIdentity, FreshJwtRequired, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired, type CallbackErrorHandler, type JwtConfig,
+  CurrentIdentity, FreshJwtRequired, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired, type CallbackErrorHandler, type JwtConfig, type JwtErrorResponse,
 } from '../src';
 import type { Response } from 'supertest';
 import { accessClaims, forEachDriver, getWithRawHeaders, hmacToken, SECRET, startServer, type TestServer } from './helpers';
@@ -220,6 +220,24 @@ describe('app callbacks that throw', () => forEachDriver((driver) => {
       expectClean(await server.request.get('/text/optional').set('Authorization', 'Bearer a b'), 422, "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'", 'errorCallbacks.invalidToken');
     });
   }
+
+  it('an error callback answering what node cannot send (a bad header value or name, a status out of range): the default answer', async () => {
+    const answers: JwtErrorResponse[] = [
+      { headers: { 'WWW-Authenticate': 'Bearer error_description="王小明"' } },
+      { headers: { 'X-Reason': 'a\r\nSet-Cookie: session=stolen' } },
+      { headers: { 'Bad Name': 'x' } },
+      { status: 1000 },
+      { status: 200 },
+    ];
+    for (const answer of answers) {
+      const server = await serve({ errorCallbacks: { unauthorized: () => answer } });
+      const res = await server.request.get('/json/access').expect(401, { msg: 'Missing Authorization Header' });
+      expect(res.headers['www-authenticate']).to.equal('Bearer');
+      expect(res.headers).not.to.have.property('set-cookie');
+      expect(reported.map((r) => r.callback)).to.deep.equal(['errorCallbacks.unauthorized']);
+      reported.length = 0;
+    }
+  });
 
   it('an HttpError thrown on purpose passes through to the client', async () => {
     const server = await serve({ decodeKeyLoader: () => { throw new ForbiddenError('Tenant suspended'); }, userLookupLoader: () => { throw new ForbiddenError('User banned'); } });

@@ -82,11 +82,39 @@ export async function errorResponse(error: JwtError, ctx: object, config: Resolv
     reportCallbackError(config.onCallbackError, thrown, { callback: `errorCallbacks.${kind}`, ctx });
     return fallback;
   }
+  // What the framework would refuse to send (a 500 instead of the answer) is the callback's failure too.
+  const unsendable = unsendablePart(custom);
+  if (unsendable) {
+    reportCallbackError(config.onCallbackError, new TypeError(`errorCallbacks.${kind} returned ${unsendable}`), { callback: `errorCallbacks.${kind}`, ctx });
+    return fallback;
+  }
   return {
     status: custom?.status ?? fallback.status,
     body: custom?.body ?? fallback.body,
     headers: { ...fallback.headers, ...custom?.headers },
   };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** The part of a callback's response that node could not send, if any: a status outside 400–599, a bad header. */
+function unsendablePart(response: JwtErrorResponse | undefined): string | undefined {
+  const status = response?.status;
+  if (status !== undefined && !(Number.isInteger(status) && status >= 400 && status <= 599)) return `an error status out of range: ${String(status).slice(0, 16)}`;
+  for (const [name, value] of Object.entries(response?.headers ?? {})) {
+    if (name.length > 256 || !HEADER_NAME.test(name)) return 'an invalid header name';
+    if (typeof value !== 'string' || !isHeaderValue(value)) return `an invalid value for header ${name}`;
+  }
+  return undefined;
+}
+
+/** Whether node sends `value` as a header value: tab, printable ASCII and Latin-1 (RFC 9110 §5.5), nothing else. */
+function isHeaderValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f || code > 0xff) return false;
+  }
+  return true;
 }
 
 /**
