@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import Koa from 'koa';
 import { useContainer, useKoaServer } from 'routing-controllers';
 import { Container } from 'typedi';
-import { JsonHttpError, JwtManager, type JwtConfig } from '../src';
+import { JsonHttpError, JwtManager, type JwtConfig, type JwtEventName } from '../src';
 import { AccountController, AuthController, CookieAuthController, KeysController, PageController } from './controllers';
 import { UserStore } from './users';
 
@@ -15,6 +15,7 @@ import { UserStore } from './users';
  */
 export async function createDemoApp(config: JwtConfig): Promise<Koa> {
   const jwt = new JwtManager({ refreshTokenRotation: true, tokenLocation: ['headers', 'cookies'], ...config });
+  logEvents(jwt);
   const users = new UserStore();
   await users.add('test', 'test');
 
@@ -32,6 +33,19 @@ export async function createDemoApp(config: JwtConfig): Promise<Koa> {
     // Validation errors must not echo the submitted body: it holds the password.
     validation: { validationError: { target: false, value: false } },
   });
+}
+
+/** The audit trail: every security event on one line (never a token), the place for logs and metrics. */
+function logEvents(jwt: JwtManager): void {
+  const events: JwtEventName[] = ['login', 'refresh', 'logout', 'sessionEnded', 'reuseDetected', 'revokedTokenUsed', 'storeUnavailable'];
+  for (const name of events) {
+    jwt.on(name, (event) => {
+      const { identity, sessionId, request } = event;
+      const reason = 'reason' in event ? ` reason=${event.reason}` : '';
+      const where = request ? ` ${request.method} ${request.path} from ${request.ip}` : '';
+      console.log(`event ${name} identity=${JSON.stringify(identity)} session=${sessionId ?? '-'}${reason}${where}`);
+    });
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Body, BodyParam, ContentType, Controller, CookieParam, Ctx, Get, HeaderParam, HttpCode, JsonController, Post } from 'routing-controllers';
+import { Body, BodyParam, ContentType, Controller, CookieParam, Ctx, Get, HeaderParam, HttpCode, JsonController, Param, Post } from 'routing-controllers';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { Service } from 'typedi';
 import {
@@ -136,7 +136,9 @@ export class CookieAuthController {
   @HttpCode(200)
   async login(@Body() body: LoginDto, @Ctx() ctx: KoaContextLike) {
     if (!(await this.users.verify(body.username, body.password))) throw this.jwt.httpError(401, 'Bad username or password');
-    const { accessToken, refreshToken } = await this.jwt.tokens.createTokenPair(body.username, { fresh: true });
+    // The session's metadata: what the sessions list shows to tell devices apart.
+    const session = { userAgent: ctx.req.headers['user-agent'] ?? 'unknown device', ip: ctx.ip ?? null };
+    const { accessToken, refreshToken } = await this.jwt.tokens.createTokenPair(body.username, { fresh: true, session });
     await this.jwt.setAccessCookies(ctx, accessToken);
     await this.jwt.setRefreshCookies(ctx, refreshToken);
     return { msg: 'Logged in', logged_in_as: body.username };
@@ -174,6 +176,35 @@ export class CookieAuthController {
       if (claims && sameSecret(claims.csrf, csrf)) await this.jwt.revokeFamily(claims);
     }
     return { msg: 'Logged out' };
+  }
+
+  /** The user's sessions (devices), newest first, the one making the request marked. */
+  @Get('/sessions')
+  @JwtRequired({ locations: ['cookies'] })
+  async sessions(@CurrentJwt() claims: JwtClaims) {
+    const sessions = await this.jwt.sessions(claims.sub!);
+    return sessions.map(({ id, createdAt, lastUsedAt, expiresAt, metadata }) => ({
+      id, createdAt, lastUsedAt, expiresAt, userAgent: metadata.userAgent, ip: metadata.ip, current: id === claims.fam,
+    }));
+  }
+
+  /** "Log out that device": its tokens are refused at once; ending this device's own session clears its cookies too. */
+  @Post('/sessions/:id/end')
+  @JwtRequired({ locations: ['cookies'] })
+  @HttpCode(200)
+  async endSession(@CurrentJwt() claims: JwtClaims, @Param('id') id: string, @Ctx() ctx: KoaContextLike) {
+    await this.jwt.revokeSession(claims.sub!, id);
+    if (id === claims.fam) this.jwt.unsetJwtCookies(ctx);
+    return { msg: 'Session ended' };
+  }
+
+  /** "Log out everywhere else": every other session of the user ends, this one lives on. */
+  @Post('/logout-others')
+  @JwtRequired({ locations: ['cookies'] })
+  @HttpCode(200)
+  async logoutOthers(@CurrentJwt() claims: JwtClaims) {
+    await this.jwt.revokeAllTokensFor(claims.sub!, { except: claims.fam });
+    return { msg: 'Logged out everywhere else' };
   }
 }
 

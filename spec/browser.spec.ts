@@ -27,6 +27,8 @@ describe('browser: the demo page in headless Chromium', function () {
   let browser: Browser;
   let page: Page;
   let attacker: Server;
+  // Everything the demo printed: its audit trail of events among it.
+  let demoLog = '';
 
   before(async function () {
     requireService(this, existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -38,6 +40,7 @@ describe('browser: the demo page in headless Chromium', function () {
       let out = '';
       demo.stdout!.on('data', (chunk: Buffer) => {
         out += chunk;
+        demoLog += chunk;
         const match = /listening on (http:\/\/\S+)/.exec(out);
         if (match) resolve(match[1]);
       });
@@ -131,5 +134,71 @@ describe('browser: the demo page in headless Chromium', function () {
     expect(await res.json()).to.deep.equal({ msg: 'Token has been revoked' });
     await clickAndWait('#whoami', '/whoami');
     expect((await output()).status).to.equal('401');
+  });
+
+  describe('sessions: two browser contexts are two devices', () => {
+    /** Clicks and waits for the answer to `path`; with `reloads`, also until the sessions list has been shown again. */
+    const act = async (on: Page, selector: string, path: string, reloads = false) => {
+      const before = await on.locator('#sessions').getAttribute('data-loads');
+      const response = on.waitForResponse((r) => new URL(r.url()).pathname === path);
+      await on.click(selector);
+      const res = await response;
+      if (reloads) {
+        await on.waitForFunction((previous) => (globalThis as unknown as BrowserGlobal).document.getElementById('sessions')?.dataset.loads !== previous, before);
+      } else {
+        await on.waitForFunction((status) => (globalThis as unknown as BrowserGlobal).document.getElementById('out')?.dataset.status === String(status), res.status());
+      }
+      return res;
+    };
+    const sessionsOn = async (on: Page) => on.locator('#sessions li').evaluateAll((items) => items.map((item) => ({
+      text: (item as unknown as { textContent: string }).textContent,
+      current: (item as unknown as { dataset: Record<string, string | undefined> }).dataset.current === 'true',
+    })));
+
+    it('each device lists both sessions, itself marked; ending one from the other logs it out; "log out everywhere else"', async () => {
+      const laptopContext = await browser.newContext({ userAgent: 'Laptop browser' });
+      const phoneContext = await browser.newContext({ userAgent: 'Phone browser' });
+      try {
+        const [laptop, phone] = [await laptopContext.newPage(), await phoneContext.newPage()];
+        for (const device of [laptop, phone]) {
+          await device.goto(`${url}/`);
+          await act(device, '#login-button', '/cookie/sessions', true);
+        }
+        await act(laptop, '#show-sessions', '/cookie/sessions', true);
+        const listed = await sessionsOn(laptop);
+        expect(listed).to.have.length(2);
+        expect(listed[0]).to.include({ current: false });
+        expect(listed[0].text).to.contain('Phone browser');
+        expect(listed[1]).to.include({ current: true });
+        expect(listed[1].text).to.contain('Laptop browser').and.contain('(this device)');
+
+        // The laptop ends the phone's session: the phone is logged out at once.
+        await act(laptop, '#sessions li:not([data-current]) .end-session', '/cookie/sessions', true);
+        expect(await sessionsOn(laptop)).to.have.length(1);
+        const refused = await act(phone, '#whoami', '/whoami');
+        expect(refused.status()).to.equal(401);
+        expect(await refused.json()).to.deep.equal({ msg: 'Token has been revoked' });
+        expect((await act(phone, '#refresh', '/cookie/refresh')).status()).to.equal(401);
+        expect((await act(laptop, '#whoami', '/whoami')).status()).to.equal(200);
+
+        // The phone logs in again; the laptop logs out everywhere else.
+        await act(phone, '#login-button', '/cookie/sessions', true);
+        await act(laptop, '#logout-others', '/cookie/sessions', true);
+        const left = await sessionsOn(laptop);
+        expect(left).to.have.length(1);
+        expect(left[0]).to.include({ current: true });
+        expect((await act(phone, '#whoami', '/whoami')).status()).to.equal(401);
+        expect((await act(laptop, '#whoami', '/whoami')).status()).to.equal(200);
+
+        // The demo logged the events, never a token.
+        expect(demoLog).to.match(/event login identity="test" session=\S+/);
+        expect(demoLog).to.match(/event sessionEnded identity="test" session=\S+ reason=revoked/);
+        expect(demoLog).to.match(/event revokedTokenUsed identity="test" session=\S+ POST \/whoami from \S+/);
+        expect(demoLog).not.to.match(/eyJ/);
+      } finally {
+        await laptopContext.close();
+        await phoneContext.close();
+      }
+    });
   });
 });
