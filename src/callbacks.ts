@@ -7,7 +7,8 @@ export type CallbackName =
   | 'userLookupLoader'
   | 'tokenVerificationLoader'
   | `errorCallbacks.${string}`
-  | 'implicitRefresh';
+  | 'implicitRefresh'
+  | `events.${string}`;
 
 /** What {@link CallbackErrorHandler} learns besides the thrown value. */
 export interface CallbackFailure {

@@ -1,7 +1,7 @@
 import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
 import type { JwtClaims, JwtHeader, TokenType } from './claims';
 import { VerifiedTokenCache } from './cache';
-import { guardCallback, logCallbackError, type CallbackErrorHandler } from './callbacks';
+import { guardCallback, logCallbackError, reportCallbackError, type CallbackErrorHandler } from './callbacks';
 import { ClaimsVerificationError, JwtDecodeError, UserLookupError } from './errors';
 import { toMilliseconds, toSeconds, type Duration } from './duration';
 import { JwtEventEmitter } from './events';
@@ -310,7 +310,8 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
   const sessionIdleTimeout = config.sessionIdleTimeout === undefined
     ? undefined : toMilliseconds(config.sessionIdleTimeout, 'JwtManager: `sessionIdleTimeout`');
   if (sessionIdleTimeout === 0) throw new Error('JwtManager: `sessionIdleTimeout` must be longer than 0 ms');
-  const events = new JwtEventEmitter();
+  // A listener that throws is the app's callback failing: reported like the others, never breaking the request.
+  const events = new JwtEventEmitter((error, event) => reportCallbackError(onCallbackError, error, { callback: `events.${event}` }));
 
   return {
     keys,

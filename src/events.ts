@@ -46,12 +46,12 @@ export type SessionMetadata = Readonly<Record<string, string | number | boolean 
 /**
  * The listeners of one manager. A listener that throws (or rejects) never
  * breaks the request it is told about: its error goes to `onListenerError`
- * (default: `process.emitWarning`).
+ * (the manager's `onCallbackError`).
  */
 export class JwtEventEmitter {
   private readonly listeners = new Map<JwtEventName, Array<(event: never) => void | Promise<void>>>();
 
-  constructor(private readonly onListenerError: (error: unknown, event: JwtEventName) => void = defaultListenerError) {}
+  constructor(private readonly onListenerError: (error: unknown, event: JwtEventName) => void) {}
 
   on<E extends JwtEventName>(event: E, listener: JwtEventListener<E>): void {
     const list = this.listeners.get(event) ?? [];
@@ -87,8 +87,4 @@ export class JwtEventEmitter {
       // The error hook itself failed: nothing left to tell, and the request goes on.
     }
   }
-}
-
-function defaultListenerError(_error: unknown, event: JwtEventName): void {
-  process.emitWarning(`a listener of the "${event}" event threw; the request went on`, 'JwtEventListenerWarning');
 }

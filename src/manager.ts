@@ -204,7 +204,7 @@ export class JwtManager<User = never> {
    * Listens to an event: `login`, `refresh`, `logout`, `sessionEnded` (with its
    * reason), `reuseDetected`, `revokedTokenUsed`, `storeUnavailable` — the place
    * for audit logs and metrics. A listener that throws or rejects never breaks a
-   * request (its error becomes a process warning).
+   * request: its error goes to `onCallbackError` (as `events.<name>`).
    */
   on<E extends JwtEventName>(event: E, listener: JwtEventListener<E>): this {
     this.config.events.on(event, listener);
