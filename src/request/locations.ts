@@ -156,8 +156,10 @@ function readCookie<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfi
   if (!cookies.csrfProtect || !cookies.csrfMethods.includes(adapter.method(ctx))) return { token };
   let csrf = adapter.header(ctx, names.csrfHeader);
   if (!csrf && cookies.csrfCheckForm && isFormMediaType(mediaType(adapter.header(ctx, 'content-type')))) {
+    // A repeated field counts by its first value, as Flask's `request.form.get`.
     const field = bodyField(bodyOf(adapter, ctx), names.csrfField);
-    if (typeof field === 'string') csrf = field;
+    const first = Array.isArray(field) ? field[0] : field;
+    if (typeof first === 'string') csrf = first;
   }
   if (!csrf) throw new CsrfError('Missing CSRF token');
   return { token, csrf };
