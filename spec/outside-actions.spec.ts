@@ -64,6 +64,11 @@ const OUTSIDE = ['/app-use/me', '/global/me', '/use-before-fn/me', '/use-before-
 async function serve(config: JwtConfig, defaultErrorHandler = true): Promise<{ jwt: JwtManager; request: ReturnType<typeof supertest>; close(): Promise<void> }> {
   const jwt = new JwtManager(config);
   const app = new Koa();
+  // A CORS middleware's part: its headers must reach the client with the answer to a preflight.
+  app.use(async (ctx, next) => {
+    if (ctx.get('Origin')) ctx.set('Access-Control-Allow-Origin', '*');
+    await next();
+  });
   app.use(async (ctx, next) => (ctx.path.startsWith('/app-use/') ? guard(ctx, next) : next()));
   withGlobalGuard(() => useKoaServer(app, {
     controllers: [JsonRoutes, TextRoutes],
@@ -134,6 +139,19 @@ describe('verifyJwtInRequest outside decorated actions renders failures as insid
       });
     });
   }
+
+  it('a CORS preflight meeting verifyJwtInRequest in middleware answers 204 with the CORS headers, as in an action', async () => {
+    const server = await serve({ secretKey: SECRET });
+    try {
+      // Routes are GET only: OPTIONS meets the app-wide middleware and the global @Middleware, not an action.
+      for (const path of ['/app-use/me', '/global/me']) {
+        const res = await server.request.options(path).set('Origin', 'https://app.example').set('Access-Control-Request-Method', 'GET');
+        expect([res.status, res.headers['access-control-allow-origin'], res.text], path).to.deep.equal([204, '*', '']);
+      }
+    } finally {
+      await server.close();
+    }
+  });
 
   it('with defaultErrorHandler: false, a failure no app handler catches still answers { msg }', async () => {
     const server = await serve({ secretKey: SECRET }, false);

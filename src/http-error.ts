@@ -57,17 +57,26 @@ export class JwtHttpError extends JsonHttpError {
   }
 }
 
+/** What the library throws as a response: an error response, or the answer to a CORS preflight. */
+export type ThrownResponse = JsonHttpError | CorsPreflightResponse;
+
 /**
- * Writes `error` as the whole response — its status, its headers, its JSON body —
- * the way routing-controllers renders it inside an action. The one rendering for
- * an error that escapes routing-controllers (plain middleware calling
- * `verifyJwtInRequest`, a global `@Middleware`): each driver's adapter calls it
- * from where its framework's last-resort handler would otherwise answer.
+ * Writes `response` as the whole response — its status, its headers, its JSON
+ * body (none for a preflight's 204) — the way routing-controllers renders it
+ * inside an action, keeping the headers already set (CORS ones included). The
+ * one rendering for a response that escapes routing-controllers (plain
+ * middleware calling `verifyJwtInRequest`, a global `@Middleware`): each
+ * driver's adapter calls it from where its framework's last-resort handler
+ * would otherwise answer.
  */
-export function writeErrorResponse(res: ServerResponse, error: JsonHttpError): void {
-  const body = JSON.stringify(error.toJSON());
-  res.statusCode = error.status;
-  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+export function writeErrorResponse(res: ServerResponse, response: ThrownResponse): void {
+  res.statusCode = response.status;
+  if (response instanceof CorsPreflightResponse) {
+    res.end();
+    return;
+  }
+  const body = JSON.stringify(response.toJSON());
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(body);

@@ -8,7 +8,7 @@ import { JwtError, JwtRequirementMissingError } from './errors';
 import type { JwtEventListener, JwtEventName } from './events';
 import type { SessionInfo } from './revocation';
 import { verifyRequest } from './guard';
-import { JsonHttpError, JwtHttpError } from './http-error';
+import { CorsPreflightResponse, JsonHttpError, JwtHttpError } from './http-error';
 import type { JsonWebKeySet } from './keys';
 import { beforeResponseEnds, expressAdapter } from './request/adapter-express';
 import {
@@ -322,6 +322,7 @@ export class JwtManager<User = never> {
       return await verifyRequest(adapter, ctx, this.config, options, roles);
     } catch (error) {
       if (error instanceof JwtError) throw await this.toHttpError(request, error);
+      if (error instanceof CorsPreflightResponse) adapter.prepareErrorResponse?.(ctx, error);
       throw error;
     }
   }

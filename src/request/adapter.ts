@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Action } from 'routing-controllers';
 import type { EventRequest } from '../events';
-import type { JwtHttpError, writeErrorResponse } from '../http-error';
+import type { ThrownResponse, writeErrorResponse } from '../http-error';
 import { expressAdapter, type ExpressRequestLike, type ExpressResponseLike } from './adapter-express';
 import { koaAdapter, type KoaContextLike } from './adapter-koa';
 
@@ -31,12 +31,13 @@ export interface RequestAdapter<Context> {
   /** The response status so far. */
   status(ctx: Context): number;
   /**
-   * Sees each error response before it is thrown. routing-controllers renders it
-   * when it reaches an action's error handling; a driver whose own last-resort
-   * handler would render it otherwise (Koa: an empty text/plain body) makes it
-   * render the same way there, with {@link writeErrorResponse}.
+   * Sees each error response (and preflight answer) before it is thrown.
+   * routing-controllers renders it when it reaches an action's error handling; a
+   * driver whose own last-resort handler would render it otherwise (Koa: an empty
+   * text/plain body, every header dropped) makes it render the same way there,
+   * with {@link writeErrorResponse}.
    */
-  prepareErrorResponse?(ctx: Context, error: JwtHttpError): void;
+  prepareErrorResponse?(ctx: Context, response: ThrownResponse): void;
   /** The request's method, path and client IP, for events. */
   describe?(ctx: Context): EventRequest;
 }
