@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Get, JsonController, Post } from 'routing-controllers';
 import { CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtRequired, type JwtClaims } from '../src';
 import { VerifiedTokenCache } from '../src/cache';
-import { SECRET, startServer, type TestServer } from './helpers';
+import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
 
 @JsonController('/cache')
 class Routes {
@@ -19,11 +19,11 @@ class Routes {
   }
 }
 
-describe('verified-token cache (on by default)', function () {
+describe('verified-token cache (on by default)', () => forEachDriver(function (driver) {
   this.timeout(10_000);
   let server: TestServer;
   const as = (token: string) => ({ Authorization: `Bearer ${token}` });
-  before(async () => { server = await startServer([Routes], { secretKey: SECRET }); });
+  before(async () => { server = await startServer([Routes], { secretKey: SECRET }, {}, driver); });
   after(() => server.close());
 
   it('a revoked token is refused on the very next request, with the cache warm', async () => {
@@ -78,4 +78,4 @@ describe('verified-token cache (on by default)', function () {
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(cache.get('a')).to.equal(undefined);
   });
-});
+}));

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Get, JsonController, Post } from 'routing-controllers';
 import { CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, type JwtClaims } from '../src';
-import { SECRET, startServer, type TestServer } from './helpers';
+import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
 
 // The README's roles recipe ("Users and claims"), with rotation on.
 interface User { id: number; roles: string[]; tenant: string }
@@ -23,7 +23,7 @@ class Routes {
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-describe('custom claims through login, rotation and renewal', () => {
+describe('custom claims through login, rotation and renewal', () => forEachDriver((driver) => {
   let server: TestServer;
   before(async () => {
     server = await startServer([Routes], {
@@ -31,7 +31,7 @@ describe('custom claims through login, rotation and renewal', () => {
       refreshTokenRotation: true,
       userIdentityLoader: (user: User) => user.id,
       additionalClaimsLoader: (subject: number | string | User) => (typeof subject === 'object' ? { roles: subject.roles, tenant: subject.tenant } : {}),
-    } as never);
+    } as never, {}, driver);
     jwt = server.jwt as unknown as JwtManager<User>;
   });
   after(() => server.close());
@@ -73,9 +73,9 @@ describe('custom claims through login, rotation and renewal', () => {
     expect((await server.request.get('/flow/admin').set(bearer(rotated.access_token)).expect(403)).body)
       .to.deep.equal({ msg: 'Missing required role: admin' });
   });
-});
+}));
 
-describe('custom claims: the loader has the last word over carried claims', () => {
+describe('custom claims: the loader has the last word over carried claims', () => forEachDriver((driver) => {
   const roles = new Map<string, string[]>([['7', ['admin']]]);
   let server: TestServer;
   before(async () => {
@@ -83,7 +83,7 @@ describe('custom claims: the loader has the last word over carried claims', () =
       secretKey: SECRET,
       refreshTokenRotation: true,
       additionalClaimsLoader: (identity: number | string) => ({ roles: roles.get(String(identity)) ?? [] }),
-    });
+    }, {}, driver);
     jwt = server.jwt as unknown as JwtManager<User>;
   });
   after(() => server.close());
@@ -95,4 +95,4 @@ describe('custom claims: the loader has the last word over carried claims', () =
     const rotated = (await server.request.post('/flow/refresh').set(bearer(login.refreshToken)).expect(200)).body;
     await server.request.get('/flow/admin').set(bearer(rotated.access_token)).expect(403);
   });
-});
+}));

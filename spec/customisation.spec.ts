@@ -5,7 +5,7 @@ import {
   CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtErrorCode, JwtManager, JwtRefreshTokenRequired, JwtRequired,
   type ErrorCallback, type ErrorKind, type JwtClaims, type JwtFailure,
 } from '../src';
-import { accessClaims, hmacToken, SECRET, startServer, type TestServer } from './helpers';
+import { accessClaims, forEachDriver, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 
 interface User { id: number; name: string; roles: string[] }
 const users = new Map<string, User>([['1', { id: 1, name: 'alice', roles: ['admin'] }], ['2', { id: 2, name: 'bob', roles: [] }]]);
@@ -37,14 +37,14 @@ const config = {
   tokenVerificationLoader: (_header: unknown, claims: JwtClaims) => claims.banned !== true,
 };
 
-describe('loaders, typed claims and error callbacks', () => {
+describe('loaders, typed claims and error callbacks', () => forEachDriver((driver) => {
   let server: TestServer;
   let jwt: JwtManager<User>;
   const alice = users.get('1')!;
   const as = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   before(async () => {
-    server = await startServer([Routes], config);
+    server = await startServer([Routes], config, {}, driver);
     jwt = server.jwt as unknown as JwtManager<User>;
   });
   after(() => server.close());
@@ -99,7 +99,7 @@ describe('loaders, typed claims and error callbacks', () => {
   });
 
   it('roles come from a configurable claim, as an array or a space-separated string', async () => {
-    const scoped = await startServer([Routes], { secretKey: SECRET, rolesClaim: 'scope' });
+    const scoped = await startServer([Routes], { secretKey: SECRET, rolesClaim: 'scope' }, {}, driver);
     try {
       await scoped.request.get('/admin').set(as(await scoped.jwt.tokens.createAccessToken('a', { additionalClaims: { roles: ['admin'] } }))).expect(403);
       await scoped.request.get('/admin').set(as(await scoped.jwt.tokens.createAccessToken('a', { additionalClaims: { scope: 'read admin' } }))).expect(200);
@@ -107,9 +107,9 @@ describe('loaders, typed claims and error callbacks', () => {
       await scoped.close();
     }
   });
-});
+}));
 
-describe('error callbacks', () => {
+describe('error callbacks', () => forEachDriver((driver) => {
   const seen: JwtFailure[] = [];
   const reshape = (kind: ErrorKind): ErrorCallback => async (failure) => {
     seen.push(failure);
@@ -125,7 +125,7 @@ describe('error callbacks', () => {
       userLookupLoader: (_h, claims) => (claims.sub === 'ghost' ? undefined : claims.sub),
       tokenVerificationLoader: (_h, claims) => claims.sub !== 'banned',
       errorCallbacks: Object.fromEntries(kinds.map((kind) => [kind, reshape(kind)])),
-    });
+    }, {}, driver);
   });
   after(() => server.close());
   beforeEach(() => { seen.length = 0; });
@@ -156,18 +156,18 @@ describe('error callbacks', () => {
   }
 
   it('a callback returning nothing keeps the default response', async () => {
-    const quiet = await startServer([Routes], { secretKey: SECRET, errorCallbacks: { unauthorized: () => undefined } });
+    const quiet = await startServer([Routes], { secretKey: SECRET, errorCallbacks: { unauthorized: () => undefined } }, {}, driver);
     try {
       expect((await quiet.request.get('/admin').expect(401)).body).to.deep.equal({ msg: 'Missing Authorization Header' });
     } finally {
       await quiet.close();
     }
   });
-});
+}));
 
-describe('rfc6750Errors', () => {
+describe('rfc6750Errors', () => forEachDriver((driver) => {
   let server: TestServer;
-  before(async () => { server = await startServer([Routes], { secretKey: SECRET, rfc6750Errors: true }); });
+  before(async () => { server = await startServer([Routes], { secretKey: SECRET, rfc6750Errors: true }, {}, driver); });
   after(() => server.close());
 
   const cases: Array<[string, string, 'get' | 'post', (s: TestServer) => Promise<string | undefined>, number, string, string]> = [
@@ -192,7 +192,7 @@ describe('rfc6750Errors', () => {
   }
 
   it('keeps error_description free of double quotes', async () => {
-    const aud = await startServer([Routes], { secretKey: SECRET, rfc6750Errors: true, decodeAudience: 'api' });
+    const aud = await startServer([Routes], { secretKey: SECRET, rfc6750Errors: true, decodeAudience: 'api' }, {}, driver);
     try {
       const res = await aud.request.get('/admin').set('Authorization', `Bearer ${hmacToken({ alg: 'HS256' }, accessClaims())}`).expect(401);
       expect(res.headers['www-authenticate']).to.equal('Bearer error="invalid_token", error_description="Token is missing the \'aud\' claim"');
@@ -203,7 +203,7 @@ describe('rfc6750Errors', () => {
   });
 
   it('lets only the characters RFC 6750 allows into the challenge, whatever the message holds; the body keeps it whole', async () => {
-    const lookup = await startServer([Routes], { secretKey: SECRET, rfc6750Errors: true, userLookupLoader: () => null });
+    const lookup = await startServer([Routes], { secretKey: SECRET, rfc6750Errors: true, userLookupLoader: () => null }, {}, driver);
     try {
       const subs = ['王小明', 'line\r\nX-Injected: 1', 'tab\there', 'nul\u0000', 'quote"back\\slash', 'é', '😀', 'del\u007f', '\u2028', 'x'.repeat(5000)];
       for (const sub of subs) {
@@ -217,4 +217,4 @@ describe('rfc6750Errors', () => {
       await lookup.close();
     }
   });
-});
+}));

@@ -2,10 +2,11 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createExpressServer, createParamDecorator, useKoaServer, type Action, type RoutingControllersOptions } from 'routing-controllers';
+import express from 'express';
 import Koa from 'koa';
+import { createParamDecorator, useExpressServer, useKoaServer, type Action, type RoutingControllersOptions } from 'routing-controllers';
 import supertest from 'supertest';
-import { JwtManager, type DriverContext, type JwtConfig } from '../src';
+import { JwtManager, type DriverContext, type JwtConfig, type JwtMiddleware } from '../src';
 
 /** A secret long enough for every HS algorithm. */
 export const SECRET = 'test-secret-that-is-long-enough-for-hs512-0123456789abcdef-0123456789';
@@ -19,8 +20,8 @@ export const DRIVERS: readonly Driver[] = ['koa', 'express'];
  * Runs a suite once per driver, the driver in its title: the same tests, so
  * every behaviour holds on Koa and on Express alike.
  */
-export function forEachDriver(suite: (driver: Driver) => void): void {
-  for (const driver of DRIVERS) describe(`on ${driver === 'koa' ? 'Koa' : 'Express'}`, () => suite(driver));
+export function forEachDriver(suite: (this: Mocha.Suite, driver: Driver) => void): void {
+  for (const driver of DRIVERS) describe(`on ${driver === 'koa' ? 'Koa' : 'Express'}`, function () { suite.call(this, driver); });
 }
 
 /**
@@ -32,21 +33,30 @@ export function DriverObject(): ParameterDecorator {
   return (target, method, index) => decorator(target, method as string, index);
 }
 
+type App = { listen(port: number, host: string): Server };
+
 /**
- * A routing-controllers app on `driver`, not yet listening. Koa apps are the
+ * A routing-controllers app on `driver`, not yet listening; `middlewares`
+ * (such as `jwt.implicitRefresh()`) run before its routes. Koa apps are the
  * app's own koa (the devDependency: 2; CI runs the Koa-facing suites again with
  * koa 3 installed), not routing-controllers' nested copy that `createKoaServer` would take.
  */
-export function createServer(driver: Driver, options: RoutingControllersOptions): { listen(port: number, host: string): Server } {
-  if (driver === 'koa') return useKoaServer(new Koa(), options) as Koa;
-  const app = createExpressServer(options) as { listen(port: number, host: string): Server; set(name: string, value: string): void };
+export function createServer(driver: Driver, options: RoutingControllersOptions, middlewares: readonly JwtMiddleware[] = []): App {
+  if (driver === 'koa') {
+    const app = new Koa();
+    app.silent = true;
+    for (const middleware of middlewares) app.use(middleware);
+    return useKoaServer(app, options) as App;
+  }
+  const app = express();
   // Express logs every error routing-controllers hands on to it, unless in 'test' mode.
   app.set('env', 'test');
-  return app;
+  for (const middleware of middlewares) app.use(middleware);
+  return useExpressServer(app, options) as App;
 }
 
 /** Listens on an ephemeral loopback port; resolves to the server and its base URL. */
-export async function listen(app: { listen(port: number, host: string): Server }): Promise<{ server: Server; url: string }> {
+export async function listen(app: App): Promise<{ server: Server; url: string }> {
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -66,6 +76,7 @@ export async function startServer(
   config: JwtConfig = { secretKey: SECRET },
   options: Partial<RoutingControllersOptions> = {},
   driver: Driver = 'koa',
+  middlewares: (jwt: JwtManager) => JwtMiddleware[] = () => [],
 ): Promise<TestServer> {
   const jwt = new JwtManager(config);
   const app = createServer(driver, {
@@ -73,7 +84,7 @@ export async function startServer(
     authorizationChecker: jwt.authorizationChecker,
     currentUserChecker: jwt.currentUserChecker,
     ...options,
-  });
+  }, middlewares(jwt));
   const { server, url } = await listen(app);
   return {
     driver,

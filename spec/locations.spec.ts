@@ -1,41 +1,45 @@
 import { expect } from 'chai';
+import express from 'express';
 import Koa from 'koa';
 import type { Server } from 'node:http';
-import { Ctx, CurrentUser, Get, JsonController, Post, UploadedFile, useKoaServer } from 'routing-controllers';
+import { Body, CurrentUser, Get, JsonController, Post, UploadedFile, useExpressServer, useKoaServer } from 'routing-controllers';
 import supertest from 'supertest';
-import { CurrentIdentity, CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, type JwtClaims, type JwtConfig, type KoaContextLike } from '../src';
-import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
+import { CurrentIdentity, CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, type JwtClaims, type JwtConfig, type DriverContext } from '../src';
+import { DriverObject, forEachDriver, SECRET, startServer, type Driver, type TestServer } from './helpers';
 
 let current: JwtManager;
-// @koa/multer (routing-controllers' multipart parser) ships no types: the one call used here.
+// @koa/multer and multer (routing-controllers' multipart parsers) ship no types: the one call used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const multer = require('@koa/multer') as () => { none(): Koa.Middleware };
+const koaMulter = require('@koa/multer') as () => { none(): Koa.Middleware };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const expressMulter = require('multer') as () => { none(): express.RequestHandler };
 
 @JsonController('/loc')
 class Routes {
   @Get('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
   @Post('/me') @JwtRequired() postMe(@CurrentIdentity() id: string) { return { id }; }
+  @Post('/me-with-body') @JwtRequired() postMeWithBody(@CurrentIdentity() id: string, @Body() body: { note: string }) { return { id, note: body.note }; }
   @Post('/refresh') @JwtRefreshTokenRequired() refresh(@CurrentIdentity() id: string) { return { id }; }
   @Get('/query-only') @JwtRequired({ locations: ['query_string'] }) queryOnly(@CurrentIdentity() id: string) { return { id }; }
-  @Post('/login') async login(@Ctx() ctx: KoaContextLike) {
+  @Post('/login') async login(@DriverObject() ctx: DriverContext) {
     await current.setAccessCookies(ctx, await current.tokens.createAccessToken('alice'));
     await current.setRefreshCookies(ctx, await current.tokens.createRefreshToken('alice'));
     return { ok: true };
   }
-  @Post('/login-short') async loginShort(@Ctx() ctx: KoaContextLike) {
+  @Post('/login-short') async loginShort(@DriverObject() ctx: DriverContext) {
     await current.setAccessCookies(ctx, await current.tokens.createAccessToken('alice'), 120);
     return { ok: true };
   }
-  @Post('/logout') @JwtRequired() logout(@Ctx() ctx: KoaContextLike) { current.unsetJwtCookies(ctx); return { ok: true }; }
-  @Post('/logout-access') logoutAccess(@Ctx() ctx: KoaContextLike) { current.unsetAccessCookies(ctx); return { ok: true }; }
-  @Post('/logout-refresh') logoutRefresh(@Ctx() ctx: KoaContextLike) { current.unsetRefreshCookies(ctx); return { ok: true }; }
+  @Post('/logout') @JwtRequired() logout(@DriverObject() ctx: DriverContext) { current.unsetJwtCookies(ctx); return { ok: true }; }
+  @Post('/logout-access') logoutAccess(@DriverObject() ctx: DriverContext) { current.unsetAccessCookies(ctx); return { ok: true }; }
+  @Post('/logout-refresh') logoutRefresh(@DriverObject() ctx: DriverContext) { current.unsetRefreshCookies(ctx); return { ok: true }; }
   @Get('/fail') @JwtRequired() fail(@CurrentUser() _user: unknown): never { throw new Error('boom'); }
   @Get('/claims') @JwtRequired() claims(@CurrentJwt() claims: JwtClaims) { return claims; }
   @Get('/open') open() { return { ok: true }; }
 }
 
-async function serve(config: Partial<JwtConfig>): Promise<TestServer> {
-  const server = await startServer([Routes], { secretKey: SECRET, ...config });
+async function serve(driver: Driver, config: Partial<JwtConfig>): Promise<TestServer> {
+  const server = await startServer([Routes], { secretKey: SECRET, ...config }, {}, driver);
   current = server.jwt;
   return server;
 }
@@ -45,22 +49,21 @@ const setCookies = (res: supertest.Response): string[] => ([] as string[]).conca
 const cookieLine = (res: supertest.Response, name: string) => setCookies(res).find((line) => line.startsWith(`${name}=`));
 const csrfOf = async (jwt: JwtManager, token: string) => (await jwt.tokens.decodeToken(token)).csrf as string;
 
-describe('token locations', function () {
-  this.timeout(20_000);
+describe('token locations', () => forEachDriver((driver) => {
 
   describe('each location alone', () => {
     let server: TestServer;
     afterEach(() => server.close());
 
     it('headers', async () => {
-      server = await serve({ tokenLocation: ['headers'] });
+      server = await serve(driver, { tokenLocation: ['headers'] });
       const token = await server.jwt.tokens.createAccessToken('alice');
       await server.request.get('/loc/me').set('Authorization', `Bearer ${token}`).expect(200, { id: 'alice' });
       expect((await server.request.get('/loc/me').expect(401)).body).to.deep.equal({ msg: 'Missing Authorization Header' });
     });
 
     it('cookies', async () => {
-      server = await serve({ tokenLocation: ['cookies'] });
+      server = await serve(driver, { tokenLocation: ['cookies'] });
       const token = await server.jwt.tokens.createAccessToken('alice');
       await server.request.get('/loc/me').set(cookie({ access_token_cookie: token })).expect(200, { id: 'alice' });
       expect((await server.request.get('/loc/me').set('Authorization', `Bearer ${token}`).expect(401)).body).to.deep.equal({ msg: 'Missing cookie "access_token_cookie"' });
@@ -70,18 +73,24 @@ describe('token locations', function () {
     });
 
     it('query_string (name configurable), refusing a repeated parameter', async () => {
-      server = await serve({ tokenLocation: ['query_string'], queryStringName: 'token' });
+      server = await serve(driver, { tokenLocation: ['query_string'], queryStringName: 'token' });
       const token = await server.jwt.tokens.createAccessToken('alice');
       await server.request.get(`/loc/me?token=${token}`).expect(200, { id: 'alice' });
       expect((await server.request.get('/loc/me?jwt=x').expect(401)).body).to.deep.equal({ msg: 'Missing "token" query parameter' });
       expect((await server.request.get(`/loc/me?token=${token}&token=${token}`).expect(422)).body).to.deep.equal({ msg: 'Bad "token" query parameter: give it once' });
+      // Bracket syntax: a missing parameter to Koa's parser, an object or a list to Express's; never a token.
+      for (const query of [`token[a]=${token}`, `token[]=${token}`, `token[0]=${token}&token[1]=x`]) {
+        expect((await server.request.get(`/loc/me?${query}`)).status).to.be.oneOf([401, 422]);
+      }
     });
 
     it('json (access_token, and refresh_token on refresh routes), with clear 4xx for other bodies', async () => {
-      server = await serve({ tokenLocation: ['json'] });
+      server = await serve(driver, { tokenLocation: ['json'] });
       const token = await server.jwt.tokens.createAccessToken('alice');
       const refresh = await server.jwt.tokens.createRefreshToken('alice');
       await server.request.post('/loc/me').send({ access_token: token }).expect(200, { id: 'alice' });
+      // With @Body() the driver parses the body itself, before the check.
+      await server.request.post('/loc/me-with-body').send({ access_token: token, note: 'hi' }).expect(200, { id: 'alice', note: 'hi' });
       await server.request.post('/loc/refresh').send({ refresh_token: refresh }).expect(200, { id: 'alice' });
       expect((await server.request.post('/loc/refresh').send({ access_token: refresh }).expect(401)).body).to.deep.equal({ msg: 'Missing "refresh_token" key in json data.' });
       expect((await server.request.post('/loc/me').send({}).expect(401)).body).to.deep.equal({ msg: 'Missing "access_token" key in json data.' });
@@ -90,6 +99,8 @@ describe('token locations', function () {
       expect((await server.request.post('/loc/me').send([token]).expect(401)).body).to.deep.equal({ msg: 'Missing "access_token" key in json data.' });
       const malformed = await server.request.post('/loc/me').set('Content-Type', 'application/json').send('{"access_token":');
       expect(malformed.status).to.be.within(400, 499);
+      const huge = await server.request.post('/loc/me').send({ access_token: 'x'.repeat(200_000) });
+      expect(huge.status).to.be.within(400, 499);
       expect((await server.request.get('/loc/me').expect(401)).body).to.deep.equal({ msg: 'Invalid content-type. Must be application/json.' });
     });
   });
@@ -99,19 +110,19 @@ describe('token locations', function () {
     afterEach(() => server.close());
 
     it('names every place looked at when none holds a token', async () => {
-      server = await serve({ tokenLocation: ['headers', 'cookies'] });
+      server = await serve(driver, { tokenLocation: ['headers', 'cookies'] });
       expect((await server.request.get('/loc/me').expect(401)).body).to.deep.equal({
         msg: 'Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie "access_token_cookie")',
       });
       await server.close();
-      server = await serve({ tokenLocation: ['headers', 'cookies', 'query_string', 'json'] });
+      server = await serve(driver, { tokenLocation: ['headers', 'cookies', 'query_string', 'json'] });
       expect((await server.request.post('/loc/me').send({}).expect(401)).body).to.deep.equal({
         msg: 'Missing JWT in headers, cookies, query_string or json (Missing Authorization Header; Missing cookie "access_token_cookie"; Missing "jwt" query parameter; Missing "access_token" key in json data.)',
       });
     });
 
     it('the first location holding a token decides (precedence follows tokenLocation)', async () => {
-      server = await serve({ tokenLocation: ['cookies', 'headers'] });
+      server = await serve(driver, { tokenLocation: ['cookies', 'headers'] });
       const alice = await server.jwt.tokens.createAccessToken('alice');
       const bob = await server.jwt.tokens.createAccessToken('bob');
       await server.request.get('/loc/me').set(cookie({ access_token_cookie: alice })).set('Authorization', `Bearer ${bob}`).expect(200, { id: 'alice' });
@@ -119,7 +130,7 @@ describe('token locations', function () {
     });
 
     it('a bad token in the first location is never rescued by a good one in a later location', async () => {
-      server = await serve({ tokenLocation: ['cookies', 'headers'] });
+      server = await serve(driver, { tokenLocation: ['cookies', 'headers'] });
       const good = await server.jwt.tokens.createAccessToken('alice');
       const res = await server.request.get('/loc/me').set(cookie({ access_token_cookie: 'garbage' })).set('Authorization', `Bearer ${good}`).expect(422);
       expect(res.body).to.deep.equal({ msg: 'Not enough segments' });
@@ -128,7 +139,7 @@ describe('token locations', function () {
     });
 
     it('a route can override the locations', async () => {
-      server = await serve({ tokenLocation: ['headers'] });
+      server = await serve(driver, { tokenLocation: ['headers'] });
       const token = await server.jwt.tokens.createAccessToken('alice');
       await server.request.get('/loc/query-only').set('Authorization', `Bearer ${token}`).expect(401, { msg: 'Missing "jwt" query parameter' });
       await server.request.get(`/loc/query-only?jwt=${token}`).expect(200, { id: 'alice' });
@@ -140,7 +151,7 @@ describe('token locations', function () {
     let token: string;
     afterEach(() => server.close());
     const start = async (config: Partial<JwtConfig> = {}) => {
-      server = await serve({ tokenLocation: ['headers', 'cookies'], ...config });
+      server = await serve(driver, { tokenLocation: ['headers', 'cookies'], ...config });
       token = await server.jwt.tokens.createAccessToken('alice');
     };
 
@@ -206,7 +217,7 @@ describe('token locations', function () {
     afterEach(() => server.close());
 
     it('Flask-JWT-Extended defaults: HttpOnly token cookies, readable CSRF cookies, session cookies on /', async () => {
-      server = await serve({ tokenLocation: ['cookies'] });
+      server = await serve(driver, { tokenLocation: ['cookies'] });
       const res = await server.request.post('/loc/login').expect(200);
       const access = cookieLine(res, 'access_token_cookie')!;
       expect(access).to.match(/^access_token_cookie=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly$/);
@@ -219,7 +230,7 @@ describe('token locations', function () {
     });
 
     it('names, paths, domain, Secure, SameSite and persistent Max-Age are configurable', async () => {
-      server = await serve({
+      server = await serve(driver, {
         tokenLocation: ['cookies'], accessCookieName: 'at', refreshCookieName: 'rt', refreshCookiePath: '/loc/refresh',
         refreshCsrfCookiePath: '/loc/refresh', cookieDomain: 'example.test', cookieSecure: true, cookieSameSite: 'Strict', sessionCookie: false,
       });
@@ -231,7 +242,7 @@ describe('token locations', function () {
     });
 
     it('persistent cookies can live exactly as long as their token; an explicit maxAge wins', async () => {
-      server = await serve({ tokenLocation: ['cookies'], sessionCookie: false, cookieMaxAgeFromToken: true, accessTokenExpires: '10m', refreshTokenExpires: '2d' });
+      server = await serve(driver, { tokenLocation: ['cookies'], sessionCookie: false, cookieMaxAgeFromToken: true, accessTokenExpires: '10m', refreshTokenExpires: '2d' });
       const res = await server.request.post('/loc/login').expect(200);
       const maxAge = (name: string) => Number(/Max-Age=(\d+)/.exec(cookieLine(res, name)!)![1]);
       expect(maxAge('access_token_cookie')).to.be.within(598, 600);
@@ -242,7 +253,7 @@ describe('token locations', function () {
     });
 
     it('unset helpers expire exactly their cookies', async () => {
-      server = await serve({ tokenLocation: ['cookies'] });
+      server = await serve(driver, { tokenLocation: ['cookies'] });
       const gone = (res: supertest.Response) => setCookies(res).filter((line) => /=; Path=\/; Max-Age=0; Expires=Thu, 01 Jan 1970/.test(line)).map((line) => line.split('=')[0]).sort();
       expect(gone(await server.request.post('/loc/logout-access').expect(200))).to.deep.equal(['access_token_cookie', 'csrf_access_token']);
       expect(gone(await server.request.post('/loc/logout-refresh').expect(200))).to.deep.equal(['csrf_refresh_token', 'refresh_token_cookie']);
@@ -252,7 +263,7 @@ describe('token locations', function () {
     });
 
     it('a supertest agent (a cookie jar) logs in with cookies and calls with the CSRF header', async () => {
-      server = await serve({ tokenLocation: ['cookies'] });
+      server = await serve(driver, { tokenLocation: ['cookies'] });
       const agent = supertest.agent(server.url);
       const login = await agent.post('/loc/login').expect(200);
       const csrf = cookieLine(login, 'csrf_access_token')!.split(';')[0].split('=')[1];
@@ -261,27 +272,21 @@ describe('token locations', function () {
       await agent.post('/loc/me').set('X-CSRF-TOKEN', csrf).expect(200);
     });
   });
-});
+}));
 
-describe('implicit refresh (cookie sessions)', function () {
-  this.timeout(20_000);
-  let server: Server;
+describe('implicit refresh (cookie sessions)', () => forEachDriver((driver) => {
+  let server: TestServer;
   let jwt: JwtManager;
   let request: ReturnType<typeof supertest>;
 
   before(async () => {
-    jwt = new JwtManager({ secretKey: SECRET, tokenLocation: ['cookies'], accessTokenExpires: '10m' });
-    current = jwt;
-    const app = new Koa();
-    app.use(jwt.implicitRefresh({ within: '5m' }));
-    useKoaServer(app, { controllers: [Routes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker, development: false });
-    app.silent = true;
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
+    const config: JwtConfig = { secretKey: SECRET, tokenLocation: ['cookies'], accessTokenExpires: '10m' };
+    server = await startServer([Routes], config, { development: false }, driver, (manager) => [manager.implicitRefresh({ within: '5m' })]);
+    jwt = current = server.jwt;
     // No cookie jar: every request carries exactly the cookie the test gives it.
-    request = supertest(server);
+    request = supertest(server.url);
   });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(() => server.close());
 
   const withCookie = (token: string) => cookie({ access_token_cookie: token });
 
@@ -326,7 +331,7 @@ describe('implicit refresh (cookie sessions)', function () {
     const res = await request.get('/loc/open').set(withCookie(token)).expect(200);
     expect(setCookies(res)).to.deep.equal([]);
   });
-});
+}));
 
 /** A nested query parser as koa-qs (or Express's default) installs one: `a[b]=c` is `{ a: { b: 'c' } }`, `a[]=x` an array. */
 function nestedQuery(querystring: string): Record<string, unknown> {
@@ -343,7 +348,7 @@ function nestedQuery(querystring: string): Record<string, unknown> {
   return query;
 }
 
-describe('token values that are not a string, and odd bodies', function () {
+describe('token values that are not a string, and odd bodies', () => forEachDriver(function (driver) {
   this.timeout(20_000);
   let server: Server;
   let request: ReturnType<typeof supertest>;
@@ -351,10 +356,17 @@ describe('token values that are not a string, and odd bodies', function () {
 
   before(async () => {
     current = new JwtManager({ secretKey: SECRET, tokenLocation: ['json'] });
-    const app = new Koa();
-    Object.defineProperty(app.request, 'query', { get(this: { querystring: string }) { return nestedQuery(this.querystring); } });
-    useKoaServer(app, { controllers: [Routes], authorizationChecker: current.authorizationChecker, currentUserChecker: current.currentUserChecker });
-    server = app.listen(0, '127.0.0.1');
+    const options = { controllers: [Routes], authorizationChecker: current.authorizationChecker, currentUserChecker: current.currentUserChecker };
+    if (driver === 'koa') {
+      const app = new Koa();
+      Object.defineProperty(app.request, 'query', { get(this: { querystring: string }) { return nestedQuery(this.querystring); } });
+      server = useKoaServer(app, options).listen(0, '127.0.0.1');
+    } else {
+      // Express's default query parser ('extended') is a nested one.
+      const app = express();
+      app.set('env', 'test');
+      server = useExpressServer(app, options).listen(0, '127.0.0.1');
+    }
     await new Promise((resolve) => server.once('listening', resolve));
     request = supertest(server);
     token = await current.tokens.createAccessToken('alice');
@@ -390,11 +402,11 @@ describe('token values that are not a string, and odd bodies', function () {
       await request.post('/loc/me').set('Content-Type', type).send(body).expect(401, { msg: 'Invalid content-type. Must be application/json.' });
     }
   });
-});
+}));
 
-describe('bare tokens (headerType: \'\')', () => {
+describe('bare tokens (headerType: \'\')', () => forEachDriver((driver) => {
   let server: TestServer;
-  before(async () => { server = await serve({ headerType: '' }); });
+  before(async () => { server = await serve(driver, { headerType: '' }); });
   after(() => server.close());
 
   it('reads the token alone, ignoring whitespace and stray commas around it as Flask-JWT-Extended does', async () => {
@@ -407,9 +419,9 @@ describe('bare tokens (headerType: \'\')', () => {
       await server.request.get('/loc/me').set('Authorization', value).expect(422, bad);
     }
   });
-});
+}));
 
-describe('the CSRF value from a form field (csrfCheckForm)', function () {
+describe('the CSRF value from a form field (csrfCheckForm)', () => forEachDriver(function (driver) {
   this.timeout(20_000);
   let server: Server;
   let request: ReturnType<typeof supertest>;
@@ -418,11 +430,18 @@ describe('the CSRF value from a form field (csrfCheckForm)', function () {
 
   before(async () => {
     current = new JwtManager({ secretKey: SECRET, tokenLocation: ['cookies'], csrfCheckForm: true });
-    const app = new Koa();
+    const options = { controllers: [Routes], authorizationChecker: current.authorizationChecker, currentUserChecker: current.currentUserChecker };
     // The app's multipart parser, ahead of the routes (fields only).
-    app.use(multer().none());
-    useKoaServer(app, { controllers: [Routes], authorizationChecker: current.authorizationChecker, currentUserChecker: current.currentUserChecker });
-    server = app.listen(0, '127.0.0.1');
+    if (driver === 'koa') {
+      const app = new Koa();
+      app.use(koaMulter().none());
+      server = useKoaServer(app, options).listen(0, '127.0.0.1');
+    } else {
+      const app = express();
+      app.set('env', 'test');
+      app.use(expressMulter().none());
+      server = useExpressServer(app, options).listen(0, '127.0.0.1');
+    }
     await new Promise((resolve) => server.once('listening', resolve));
     request = supertest(server);
     token = await current.tokens.createAccessToken('alice');
@@ -447,28 +466,29 @@ describe('the CSRF value from a form field (csrfCheckForm)', function () {
     await request.post('/loc/me').set(cookie({ access_token_cookie: token })).type('form').send(`csrf_token[a]=${csrf}`).expect(401, { msg: 'Missing CSRF token' });
   });
 
-});
+}));
 
-describe('implicit refresh whose renewal throws', () => {
+describe('implicit refresh whose renewal throws', () => forEachDriver((driver) => {
   it('leaves the action\'s answer alone and reports the error to the app', async () => {
     let failing = false;
     const reported: string[] = [];
-    const jwt = new JwtManager({
+    const server = await startServer([Routes], {
       secretKey: SECRET, tokenLocation: ['cookies'], accessTokenExpires: '10m',
       additionalClaimsLoader: () => { if (failing) throw new Error('claims db down: password=hunter2'); return {}; },
       onCallbackError: (_error, { callback }) => { reported.push(callback); },
-    });
-    current = jwt;
-    const token = await jwt.tokens.createAccessToken('alice', { expiresIn: '2m' });
-    failing = true;
-    const app = new Koa();
-    app.use(jwt.implicitRefresh({ within: '5m' }));
-    useKoaServer(app, { controllers: [Routes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker });
-    const res = await supertest(app.callback()).get('/loc/me').set(cookie({ access_token_cookie: token })).expect(200, { id: 'alice' });
-    expect(setCookies(res)).to.deep.equal([]);
-    expect(reported).to.deep.equal(['implicitRefresh']);
+    }, {}, driver, (jwt) => [jwt.implicitRefresh({ within: '5m' })]);
+    try {
+      current = server.jwt;
+      const token = await server.jwt.tokens.createAccessToken('alice', { expiresIn: '2m' });
+      failing = true;
+      const res = await supertest(server.url).get('/loc/me').set(cookie({ access_token_cookie: token })).expect(200, { id: 'alice' });
+      expect(setCookies(res)).to.deep.equal([]);
+      expect(reported).to.deep.equal(['implicitRefresh']);
+    } finally {
+      await server.close();
+    }
   });
-});
+}));
 
 @JsonController('/unparsed')
 class UnparsedBodyRoutes {

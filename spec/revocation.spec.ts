@@ -6,7 +6,7 @@ import {
   CurrentIdentity, CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, MemoryRevocationStore,
   RedisRevocationStore, RevocationStoreError, type JwtClaims, type JwtConfig, type RevocationStore,
 } from '../src';
-import { hmacToken, SECRET, startServer, accessClaims, type TestServer } from './helpers';
+import { accessClaims, forEachDriver, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 import { connectRedis, freePortBase, hasRedisServer, LocalCluster, requireService } from './services';
 
 @JsonController('/rev')
@@ -50,7 +50,7 @@ interface StoreUnderTest {
 }
 
 function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promise<StoreUnderTest>): void {
-  describe(`revocation with the ${name}`, function () {
+  describe(`revocation with the ${name}`, () => forEachDriver(function (driver) {
     this.timeout(30_000);
     let server: TestServer;
     let store: RevocationStore;
@@ -58,7 +58,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
 
     async function serve(config: Partial<JwtConfig> = {}): Promise<JwtManager> {
       await server?.close();
-      server = await startServer([Routes], { secretKey: SECRET, revocationStore: store, ...config });
+      server = await startServer([Routes], { secretKey: SECRET, revocationStore: store, ...config }, {}, driver);
       current = server.jwt;
       return server.jwt;
     }
@@ -337,7 +337,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       expect((await server.request.post('/rev/logout').set(bearer(foreign)).expect(422)).body).to.deep.equal({ msg: 'Missing claim: jti (a token without one cannot be revoked alone)' });
       await server.request.post('/rev/logout-session').set(bearer(foreign)).expect(422);
     });
-  });
+  }));
 }
 
 revocationSuite('memory store', async () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Body, Get, JsonController, Post, UnauthorizedError } from 'routing-controllers';
 import { IsString } from 'class-validator';
 import { CurrentIdentity, JwtManager, JwtRefreshTokenRequired, JwtRequired } from '../src';
-import { startServer, type TestServer } from './helpers';
+import { forEachDriver, startServer, type TestServer } from './helpers';
 
 // The contract's "user's view" example, verbatim but for the secret and port.
 let jwt: JwtManager;
@@ -33,10 +33,10 @@ class AuthController {
   }
 }
 
-describe('the seed example', () => {
+describe('the seed example', () => forEachDriver((driver) => {
   let server: TestServer;
   before(async () => {
-    server = await startServer([AuthController]);
+    server = await startServer([AuthController], undefined, {}, driver);
     jwt = server.jwt;
   });
   after(() => server.close());
@@ -70,4 +70,4 @@ describe('the seed example', () => {
     expect(res.body).to.deep.equal({ msg: 'Missing Authorization Header' });
     expect(res.headers['www-authenticate']).to.equal('Bearer');
   });
-});
+}));

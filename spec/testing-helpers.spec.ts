@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Get, JsonController, Post } from 'routing-controllers';
 import { CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtManager, JwtRefreshTokenRequired, JwtRequired, type JwtClaims } from '../src';
-import { SECRET, startServer, type TestServer } from './helpers';
+import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
 
 @JsonController('/helpers')
 class Routes {
@@ -11,9 +11,9 @@ class Routes {
   @Get('/admin') @JwtRequired({ roles: ['admin'] }) admin(@CurrentJwt() claims: JwtClaims) { return { roles: claims.roles }; }
 }
 
-describe('testing helper: jwt.authHeaders(identity, options)', () => {
+describe('testing helper: jwt.authHeaders(identity, options)', () => forEachDriver((driver) => {
   let server: TestServer;
-  before(async () => { server = await startServer([Routes]); });
+  before(async () => { server = await startServer([Routes], undefined, {}, driver); });
   after(() => server.close());
 
   it('gives the headers of a request authenticated with an access token', async () => {
@@ -37,8 +37,8 @@ describe('testing helper: jwt.authHeaders(identity, options)', () => {
   });
 
   it('follows a custom headerName and headerType, or a bare token', async () => {
-    const custom = await startServer([Routes], { secretKey: SECRET, headerName: 'X-Api-Token', headerType: 'JWT' });
-    const bare = await startServer([Routes], { secretKey: SECRET, headerType: '' });
+    const custom = await startServer([Routes], { secretKey: SECRET, headerName: 'X-Api-Token', headerType: 'JWT' }, {}, driver);
+    const bare = await startServer([Routes], { secretKey: SECRET, headerType: '' }, {}, driver);
     try {
       const headers = await custom.jwt.authHeaders('alice');
       expect(headers['X-Api-Token']).to.match(/^JWT /);
@@ -57,7 +57,7 @@ describe('testing helper: jwt.authHeaders(identity, options)', () => {
       await bare.close();
     }
   });
-});
+}));
 
 @JsonController('/helpers-cookies')
 class CookieRoutes {
@@ -68,9 +68,9 @@ class CookieRoutes {
   @Post('/cookie-me') @JwtRequired({ locations: ['cookies'] }) cookieMe(@CurrentIdentity() id: string) { return { id }; }
 }
 
-describe('testing helpers follow tokenLocation and the cookie configuration', () => {
+describe('testing helpers follow tokenLocation and the cookie configuration', () => forEachDriver((driver) => {
   it('authHeaders() of a cookies-only app: the cookies and the CSRF header, accepted on GET and POST', async () => {
-    const server = await startServer([CookieRoutes], { secretKey: SECRET, tokenLocation: ['cookies'] });
+    const server = await startServer([CookieRoutes], { secretKey: SECRET, tokenLocation: ['cookies'] }, {}, driver);
     try {
       const headers = await server.jwt.authHeaders('alice');
       expect(Object.keys(headers)).to.deep.equal(['Cookie', 'X-CSRF-TOKEN']);
@@ -90,8 +90,8 @@ describe('testing helpers follow tokenLocation and the cookie configuration', ()
   it('uses the configured cookie and CSRF names, and leaves the CSRF parts out without CSRF protection', async () => {
     const named = await startServer([CookieRoutes], {
       secretKey: SECRET, tokenLocation: ['cookies', 'headers'], accessCookieName: 'sid', accessCsrfCookieName: 'sid_csrf', accessCsrfHeaderName: 'X-Sid-Csrf',
-    });
-    const unprotected = await startServer([CookieRoutes], { secretKey: SECRET, tokenLocation: ['cookies'], cookieCsrfProtect: false });
+    }, {}, driver);
+    const unprotected = await startServer([CookieRoutes], { secretKey: SECRET, tokenLocation: ['cookies'], cookieCsrfProtect: false }, {}, driver);
     try {
       const headers = await named.jwt.authHeaders('alice');
       expect(Object.keys(headers)).to.deep.equal(['Cookie', 'X-Sid-Csrf']);
@@ -109,7 +109,7 @@ describe('testing helpers follow tokenLocation and the cookie configuration', ()
   });
 
   it('the first location that travels in headers decides; { location } chooses', async () => {
-    const server = await startServer([CookieRoutes], { secretKey: SECRET, tokenLocation: ['query_string', 'headers', 'cookies'] });
+    const server = await startServer([CookieRoutes], { secretKey: SECRET, tokenLocation: ['query_string', 'headers', 'cookies'] }, {}, driver);
     try {
       expect(Object.keys(await server.jwt.authHeaders('alice'))).to.deep.equal(['Authorization']);
       const cookies = await server.jwt.authHeaders('alice', { location: 'cookies' });
@@ -127,7 +127,7 @@ describe('testing helpers follow tokenLocation and the cookie configuration', ()
   });
 
   it('cookieSession(): a logged-in browser, headers for access routes and refreshHeaders for refresh routes', async () => {
-    const server = await startServer([CookieRoutes], { secretKey: SECRET, tokenLocation: ['cookies'], refreshCsrfHeaderName: 'X-Refresh-Csrf' });
+    const server = await startServer([CookieRoutes], { secretKey: SECRET, tokenLocation: ['cookies'], refreshCsrfHeaderName: 'X-Refresh-Csrf' }, {}, driver);
     try {
       const session = await server.jwt.cookieSession('alice', { fresh: true });
       expect(session.headers.Cookie).to.equal(
@@ -145,4 +145,4 @@ describe('testing helpers follow tokenLocation and the cookie configuration', ()
       await server.close();
     }
   });
-});
+}));

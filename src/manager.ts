@@ -10,11 +10,14 @@ import type { SessionInfo } from './revocation';
 import { verifyRequest } from './guard';
 import { CorsPreflightResponse, JsonHttpError, JwtHttpError } from './http-error';
 import type { JsonWebKeySet } from './keys';
-import { beforeResponseEnds, expressAdapter } from './request/adapter-express';
+import {
+  answerFailure, beforeHeadersSent, expressAdapter, type ExpressRequestLike, type ExpressResponseLike,
+} from './request/adapter-express';
+import type { KoaContextLike } from './request/adapter-koa';
 import {
   actionKey, bindAction, bindRequest, driverMiddleware, type BoundRequest, type DriverContext, type JwtMiddleware,
 } from './request/adapter';
-import { requestState, type JwtRequestState } from './request/state';
+import { forgetRequestState, requestState, setRequestState, type JwtRequestState } from './request/state';
 import { JwtRequirement, type JwtRequiredOptions } from './requirement';
 import { errorResponse } from './responses';
 import { cookieHeaders, headerLocation, tokenHeaders, type HeaderLocation } from './testing';
@@ -45,6 +48,12 @@ export interface CookieSession {
   readonly headers: Record<string, string>;
   /** For refresh routes: the same `Cookie`, and the refresh token's CSRF header. */
   readonly refreshHeaders: Record<string, string>;
+}
+
+/** A renewed access token and its claims, for its cookies. */
+interface Renewal {
+  readonly token: string;
+  readonly claims: JwtClaims;
 }
 
 let currentManager: JwtManager<unknown> | undefined;
@@ -109,6 +118,27 @@ export class JwtManager<User = never> {
    */
   verifyJwtInRequest(ctx: DriverContext, options: JwtRequiredOptions = {}): Promise<JwtRequestState | undefined> {
     return this.verify(bindRequest(ctx), options, options.roles ?? []);
+  }
+
+  /**
+   * Middleware requiring what `@JwtRequired(options)` requires, on Koa or
+   * Express: for routes in front of or outside routing-controllers'. A failure
+   * answers as in a decorated action (status, headers, JSON body). On Express
+   * it is answered here, since Express would neither catch a rejected promise
+   * (Express 4) nor render an error as JSON; other errors go to `next(error)`.
+   */
+  jwtRequired(options: JwtRequiredOptions = {}): JwtMiddleware {
+    return driverMiddleware(
+      async (ctx, next) => {
+        await this.verifyJwtInRequest(ctx, options);
+        await next();
+      },
+      (req, res, next) => {
+        this.verifyJwtInRequest(req, options).then(() => next(), (error: unknown) => {
+          if (!answerFailure(res, error)) next(error);
+        });
+      },
+    );
   }
 
   /**
@@ -252,39 +282,58 @@ export class JwtManager<User = never> {
    * Middleware for cookie sessions, on Koa or Express: when a request's access
    * cookie is valid but expires within `within`, the response carries a new
    * access cookie, so an active browser session never sees an expiry while an
-   * idle one does. It runs once the action has answered and leaves alone error
-   * responses and responses that set or unset the access cookie themselves (a
-   * logout is never undone). Put it before the routes:
-   * `app.use(jwt.implicitRefresh({ within: '5m' }))`, then `useKoaServer(app, …)`
-   * or `useExpressServer(app, …)`.
+   * idle one does. It leaves alone error responses and responses that set or
+   * unset the access cookie themselves (a logout is never undone). Put it
+   * before the routes: `app.use(jwt.implicitRefresh({ within: '5m' }))`, then
+   * `useKoaServer(app, …)` or `useExpressServer(app, …)`.
+   *
+   * On Koa the cookie is checked once the action has answered. Express has no
+   * `await next()`, so there it is checked (and the new token made) before the
+   * action runs, and the cookie added as the response's headers go out.
    */
   implicitRefresh(options: { within: Duration }): JwtMiddleware {
     const within = toSeconds(options.within, 'implicitRefresh: `within`');
-    const renew = async (request: BoundRequest): Promise<void> => {
-      const { adapter, ctx } = request;
-      if (adapter.status(ctx) >= 400 || responseSetsCookie(adapter, ctx, this.config.cookies.access.cookie)) return;
-      // The request's own checks already ran; here only a valid, unrevoked access cookie near its end counts.
-      const state = await verifyRequest(adapter, ctx, this.config, { optional: true, locations: ['cookies'] }, [])
-        .catch(() => undefined);
-      const exp = state?.claims.exp;
-      if (!state || exp === undefined || exp - now() > within) return;
-      try {
-        await this.setCookies(request, 'access', await this.tokens.renew(state.claims));
-      } catch (error) {
-        // The action has answered; a renewal its loaders cannot make leaves that answer alone.
-        reportCallbackError(this.config.onCallbackError, error, { callback: 'implicitRefresh', ctx });
-      }
-    };
+    const name = this.config.cookies.access.cookie;
+    const wanted = ({ adapter, ctx }: BoundRequest) => adapter.status(ctx) < 400 && !responseSetsCookie(adapter, ctx, name);
+    const setCookie = ({ adapter, ctx }: BoundRequest, renewal: Renewal) =>
+      setTokenCookies(adapter, ctx, this.config.cookies, 'access', renewal.token, renewal.claims);
     return driverMiddleware(
       async (ctx, next) => {
         await next();
-        await renew(bindRequest(ctx));
+        const request = bindRequest(ctx);
+        if (!wanted(request)) return;
+        const renewal = await this.renewal(request, within);
+        if (renewal) setCookie(request, renewal);
       },
-      (req, res, next) => {
-        beforeResponseEnds(res, () => renew({ adapter: expressAdapter, ctx: req }));
+      async (req, res, next) => {
+        const request: BoundRequest = { adapter: expressAdapter, ctx: req };
+        const renewal = await this.renewal(request, within);
+        if (renewal) beforeHeadersSent(res, () => { if (wanted(request)) setCookie(request, renewal); });
         next();
       },
     );
+  }
+
+  /**
+   * A new access token for a request whose valid, unrevoked access cookie
+   * expires within `within` seconds; leaves the request's state as it was.
+   */
+  private async renewal(request: BoundRequest, within: number): Promise<Renewal | undefined> {
+    const { adapter, ctx } = request;
+    const before = requestState(ctx);
+    const state = await verifyRequest(adapter, ctx, this.config, { optional: true, locations: ['cookies'] }, [])
+      .catch(() => undefined)
+      .finally(() => (before ? setRequestState(ctx, before) : forgetRequestState(ctx)));
+    const exp = state?.claims.exp;
+    if (!state || exp === undefined || exp - now() > within) return undefined;
+    try {
+      const token = await this.tokens.renew(state.claims);
+      return { token, claims: await this.tokens.decodeToken(token) };
+    } catch (error) {
+      // A renewal its loaders cannot make leaves the action's answer alone.
+      reportCallbackError(this.config.onCallbackError, error, { callback: 'implicitRefresh', ctx });
+      return undefined;
+    }
   }
 
   /**
@@ -363,7 +412,23 @@ export function getJwtIdentity(ctx: DriverContext): string | undefined {
  * {@link JwtManager.verifyJwtInRequest} on the application's manager (the one
  * constructed last). An app with several managers calls the method on the one it means.
  */
-export function verifyJwtInRequest(ctx: DriverContext, options?: JwtRequiredOptions): Promise<JwtRequestState | undefined> {
-  if (!currentManager) return Promise.reject(new Error('verifyJwtInRequest: construct a JwtManager first'));
-  return currentManager.verifyJwtInRequest(ctx, options);
+export function verifyJwtInRequest(ctx: DriverContext, options?: JwtRequiredOptions): Promise<JwtRequestState | undefined>;
+/**
+ * As middleware, `app.use(verifyJwtInRequest)` on Koa or Express: requires an
+ * access token ({@link JwtManager.jwtRequired} takes the options).
+ */
+export function verifyJwtInRequest(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void>;
+export function verifyJwtInRequest(req: ExpressRequestLike, res: ExpressResponseLike, next: (error?: unknown) => void): void;
+export function verifyJwtInRequest(
+  ctx: DriverContext,
+  second?: JwtRequiredOptions | ExpressResponseLike | (() => Promise<unknown>),
+  third?: (error?: unknown) => void,
+): Promise<JwtRequestState | undefined | void> | void {
+  if (!currentManager) {
+    const error = new Error('verifyJwtInRequest: construct a JwtManager first');
+    return third ? third(error) : Promise.reject(error);
+  }
+  if (typeof second === 'function') return currentManager.jwtRequired()(ctx as KoaContextLike, second);
+  if (third) return currentManager.jwtRequired()(ctx as ExpressRequestLike, second as ExpressResponseLike, third);
+  return currentManager.verifyJwtInRequest(ctx, second as JwtRequiredOptions | undefined);
 }

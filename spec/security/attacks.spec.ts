@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { JwtManager } from '../../src';
-import { getWithRawHeaders, SECRET, startServer, type TestServer } from '../helpers';
+import { forEachDriver, getWithRawHeaders, SECRET, startServer, type TestServer } from '../helpers';
 import { claims, ec, ecPem, expectRefusal, nowSeconds, rsa, rsaPem, SecurityRoutes, signRaw } from './support';
 import { toLowS } from '../../src/ecdsa';
 
 /** The attack catalogue: one test each, over HTTP against real servers. */
-describe('attack catalogue', function () {
+describe('attack catalogue', () => forEachDriver(function (driver) {
   this.timeout(20_000);
   let hs: TestServer;
   let rs: TestServer;
@@ -16,11 +16,11 @@ describe('attack catalogue', function () {
 
   before(async () => {
     [hs, rs, es, ring, strict] = await Promise.all([
-      startServer([SecurityRoutes], { secretKey: SECRET }),
-      startServer([SecurityRoutes], { algorithm: 'RS256', privateKey: rsa.privateKey }),
-      startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey }),
-      startServer([SecurityRoutes], { keys: [{ kid: 'k1', algorithm: 'HS256', secretKey: SECRET }] }),
-      startServer([SecurityRoutes], { secretKey: SECRET, decodeAudience: 'expected-audience', decodeIssuer: 'https://issuer.example', encodeAudience: 'expected-audience', encodeIssuer: 'https://issuer.example' }),
+      startServer([SecurityRoutes], { secretKey: SECRET }, {}, driver),
+      startServer([SecurityRoutes], { algorithm: 'RS256', privateKey: rsa.privateKey }, {}, driver),
+      startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey }, {}, driver),
+      startServer([SecurityRoutes], { keys: [{ kid: 'k1', algorithm: 'HS256', secretKey: SECRET }] }, {}, driver),
+      startServer([SecurityRoutes], { secretKey: SECRET, decodeAudience: 'expected-audience', decodeIssuer: 'https://issuer.example', encodeAudience: 'expected-audience', encodeIssuer: 'https://issuer.example' }, {}, driver),
     ]);
   });
   after(async () => {
@@ -202,7 +202,7 @@ describe('attack catalogue', function () {
     }
 
     it('the high-s twin (refused as non-canonical where allowHighS is false; revoked where high s is allowed, the default)', async () => {
-      const canonical = await startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey, allowHighS: false });
+      const canonical = await startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey, allowHighS: false }, {}, driver);
       try {
         const token = await canonical.jwt.tokens.createAccessToken('alice');
         await canonical.request.get('/sec/access').set('Authorization', `Bearer ${token}`).expect(200);
@@ -212,7 +212,7 @@ describe('attack catalogue', function () {
       } finally {
         await canonical.close();
       }
-      const lenient = await startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey, allowHighS: true });
+      const lenient = await startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey, allowHighS: true }, {}, driver);
       try {
         const other = await lenient.jwt.tokens.createAccessToken('alice');
         await lenient.request.get('/sec/access').set('Authorization', `Bearer ${highS(other)}`).expect(200);
@@ -279,4 +279,4 @@ describe('attack catalogue', function () {
       expectRefusal(res, token, 422);
     });
   });
-});
+}));

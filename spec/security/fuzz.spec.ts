@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { JwtError } from '../../src';
-import { SECRET, startServer, type TestServer } from '../helpers';
+import { forEachDriver, SECRET, startServer, type TestServer } from '../helpers';
 import { ec, expectRefusal, SecurityRoutes } from './support';
 
 /**
  * Property-based fuzzing over HTTP: whatever arrives, the answer is a 4xx with
  * the contract's body, and only the exact token issued is ever accepted.
  */
-describe('fuzzing (fast-check)', function () {
+describe('fuzzing (fast-check)', () => forEachDriver(function (driver) {
   this.timeout(120_000);
   let hs: TestServer;
   let es: TestServer;
@@ -16,8 +16,8 @@ describe('fuzzing (fast-check)', function () {
 
   before(async () => {
     [hs, es] = await Promise.all([
-      startServer([SecurityRoutes], { secretKey: SECRET }),
-      startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey }),
+      startServer([SecurityRoutes], { secretKey: SECRET }, {}, driver),
+      startServer([SecurityRoutes], { algorithm: 'ES256', privateKey: ec.privateKey }, {}, driver),
     ]);
   });
   after(async () => {
@@ -98,4 +98,4 @@ describe('fuzzing (fast-check)', function () {
       }), { numRuns: 400 });
     });
   }
-});
+}));

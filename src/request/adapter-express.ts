@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseQueryString } from 'node:querystring';
+import { CorsPreflightResponse, JwtHttpError, writeErrorResponse } from '../http-error';
 import type { RequestAdapter } from './adapter';
 import { headerValues, nodeRequestHeader, pathOf } from './node-headers';
 
@@ -11,6 +11,8 @@ export interface ExpressRequestLike extends IncomingMessage {
   body?: unknown;
   /** The URL as received, before a mounted router cut its prefix off. */
   originalUrl?: string;
+  /** The query string as Express's query parser made it (nested objects with its default, `extended`). */
+  query?: Record<string, unknown>;
   /** The client's address (Express's `req.ip`, which honours `trust proxy`). */
   ip?: string;
 }
@@ -18,20 +20,11 @@ export interface ExpressRequestLike extends IncomingMessage {
 /** The part of an Express response this library uses (node's response, which knows its request). */
 export type ExpressResponseLike = ServerResponse;
 
-/**
- * The Express adapter: works on Express's request, reaching the response as
- * `req.res`. The query string is parsed here with node's `querystring`, as Koa
- * does, so a parameter is a string or a list of strings on both drivers (never
- * the nested objects Express's extended query parser makes of `?jwt[a]=b`).
- */
+/** The Express adapter: works on Express's request, reaching the response as `req.res`. */
 export const expressAdapter: RequestAdapter<ExpressRequestLike> = {
   method: (req) => req.method ?? 'GET',
   header: nodeRequestHeader,
-  query(req, name) {
-    const url = req.originalUrl ?? req.url ?? '';
-    const start = url.indexOf('?');
-    return start < 0 ? undefined : parseQueryString(url.slice(start + 1))[name];
-  },
+  query: (req, name) => req.query?.[name],
   body: (req) => req.body,
   incoming: (req) => req,
   setHeader: (req, name, value) => responseOf(req).setHeader(name, value),
@@ -46,16 +39,40 @@ function responseOf(req: ExpressRequestLike): ServerResponse {
 }
 
 /**
- * Runs `hook` when the response is about to end, while its headers can still
- * change (Express has no `await next()` to run code after the action). A
- * response whose headers went out earlier (a stream) ends without it.
+ * Runs `hook` just before the response's headers go out, while they can still
+ * change: Express has no `await next()` to run code after the action, and
+ * every response, explicit `writeHead` or not, passes through `writeHead`.
  */
-export function beforeResponseEnds(res: ServerResponse, hook: () => Promise<void>): void {
-  const end = res.end;
-  res.end = function endAfterHook(this: ServerResponse, ...args: Parameters<ServerResponse['end']>) {
-    res.end = end;
-    if (res.headersSent) return end.apply(this, args);
-    hook().catch(() => undefined).finally(() => end.apply(this, args));
-    return this;
-  } as ServerResponse['end'];
+export function beforeHeadersSent(res: ServerResponse, hook: () => void): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function writeHeadAfterHook(this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    res.writeHead = writeHead;
+    // The status passed here is the one going out; the hook reads it from the response.
+    if (typeof args[0] === 'number') this.statusCode = args[0];
+    try {
+      hook();
+    } catch {
+      // The response goes out as the action made it.
+    }
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
+}
+
+/**
+ * Answers a failure of this library met outside an action, as routing-controllers
+ * would inside one: a {@link JwtHttpError} as its JSON response, a CORS
+ * preflight with 204. `false` for anything else (or once headers went out).
+ */
+export function answerFailure(res: ServerResponse, error: unknown): boolean {
+  if (res.headersSent) return false;
+  if (error instanceof JwtHttpError) {
+    writeErrorResponse(res, error);
+    return true;
+  }
+  if (error instanceof CorsPreflightResponse) {
+    res.statusCode = 204;
+    res.end();
+    return true;
+  }
+  return false;
 }

@@ -18,8 +18,11 @@ export interface RequestAdapter<Context> {
    * (RFC 9110 §5.3), or `undefined` when absent.
    */
   header(ctx: Context, name: string): string | undefined;
-  /** A query-string parameter: its value, every value when repeated, or `undefined`. */
-  query(ctx: Context, name: string): string | string[] | undefined;
+  /**
+   * A query-string parameter as the driver's query parser made it: its value,
+   * every value when repeated, an object from a nested parser, or `undefined`.
+   */
+  query(ctx: Context, name: string): unknown;
   /** The parsed request body (JSON or form), if a body parser ran. */
   body(ctx: Context): unknown;
   /** Node's request, for a body no parser read (see `request/body.ts`). */

@@ -22,3 +22,8 @@ export function requestState(ctx: object): JwtRequestState | undefined {
 export function setRequestState(ctx: object, state: JwtRequestState): void {
   states.set(ctx, state);
 }
+
+/** Forgets a request's state: a check made for another purpose (implicit refresh) leaves none behind. */
+export function forgetRequestState(ctx: object): void {
+  states.delete(ctx);
+}
