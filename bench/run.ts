@@ -126,16 +126,17 @@ async function main(): Promise<void> {
   }
 
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const unprotected = median(samples.get('unprotected')?.map((s) => s.requests) ?? [NaN]);
-  const unprotectedCpu = median(samples.get('unprotected')?.map((s) => s.cpuMicrosPerRequest) ?? [NaN]);
+  // Each scenario against the unprotected route of its own driver.
+  const unprotectedOf = (name: string) => (SCENARIOS[name.replace(BASELINE_SUFFIX, '')].driver === 'express' ? 'Express unprotected' : 'unprotected');
   const results = names.map((name) => {
     const list = samples.get(name)!;
+    const base = samples.get(unprotectedOf(name)) ?? [];
     const requests = median(list.map((s) => s.requests));
     const cpu = median(list.map((s) => s.cpuMicrosPerRequest));
     return {
       scenario: name, reqPerSec: Math.round(requests), p50Ms: median(list.map((s) => s.p50)), p99Ms: median(list.map((s) => s.p99)),
-      ratio: Number((requests / unprotected).toFixed(2)),
-      cpuMicrosPerRequest: Math.round(cpu), cpuRatio: Number((unprotectedCpu / cpu).toFixed(2)),
+      ratio: Number((requests / median(base.map((s) => s.requests))).toFixed(2)),
+      cpuMicrosPerRequest: Math.round(cpu), cpuRatio: Number((median(base.map((s) => s.cpuMicrosPerRequest)) / cpu).toFixed(2)),
     };
   });
   const memory = soakSeconds > 0 ? await soak(soakSeconds) : undefined;
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
     memory,
   };
   writeFileSync(output, `${JSON.stringify(report, null, 2)}\n`);
-  console.log('| scenario | req/s | p50 ms | p99 ms | × unprotected (req/s) | server CPU µs/req | × unprotected (CPU) |');
+  console.log('| scenario | req/s | p50 ms | p99 ms | × unprotected of its driver (req/s) | server CPU µs/req | × unprotected (CPU) |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     console.log(`| ${r.scenario} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.cpuMicrosPerRequest} | ${r.cpuRatio.toFixed(2)} |`);

@@ -1,17 +1,19 @@
 /**
  * One benchmark server: `node dist/bench/server.js <scenario>` listens on
  * 127.0.0.1 (an ephemeral port), prints `READY <port> <token>` and serves until
- * killed. Each scenario is the same routing-controllers route on Koa behind a
- * different guard.
+ * killed. Each scenario is the same routing-controllers route on Koa (or, for
+ * the `Express …` ones, on Express) behind a different guard.
  */
 import 'reflect-metadata';
 import { generateKeyPairSync } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSigner, createVerifier } from 'fast-jwt';
+import express from 'express';
 import Koa from 'koa';
 import koaJwt from 'koa-jwt';
 import { Redis } from 'ioredis';
-import { Authorized, Get, JsonController, Post, useKoaServer, type Action } from 'routing-controllers';
+import { Authorized, Get, JsonController, Post, useExpressServer, useKoaServer, type Action, type RoutingControllersOptions } from 'routing-controllers';
 import { JwtManager, JwtRequired, RedisRevocationStore, type JwtConfig } from '../src';
 
 export const SECRET = 'bench-secret-bench-secret-bench-secret-bench-secret-0123456789abcdef';
@@ -31,7 +33,16 @@ class BenchController {
   }
 }
 
-type Scenario = { path: string; method?: 'GET' | 'POST'; setup(app: Koa): Promise<{ token?: string; checker?: (action: Action) => boolean | Promise<boolean>; jwt?: JwtManager }> };
+type Scenario = {
+  path: string;
+  method?: 'GET' | 'POST';
+  /** routing-controllers' driver; Koa unless said. */
+  driver?: 'koa' | 'express';
+  setup(app: Koa): Promise<{ token?: string; checker?: (action: Action) => boolean | Promise<boolean>; jwt?: JwtManager }>;
+};
+
+/** A scenario on Express instead of Koa (its setup must not need the Koa app). */
+const onExpress = (scenario: Scenario): Scenario => ({ ...scenario, driver: 'express' });
 
 const ec = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
 const rsa = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -72,6 +83,10 @@ export const SCENARIOS: Record<string, Scenario> = {
   'issue pair HS256': { path: '/login', method: 'POST', setup: async () => ({ jwt: (issuer = new JwtManager({ secretKey: SECRET })) }) },
   'issue pair RS256': { path: '/login', method: 'POST', setup: async () => ({ jwt: (issuer = new JwtManager({ algorithm: 'RS256', privateKey: rsa() })) }) },
   'issue pair ES256': { path: '/login', method: 'POST', setup: async () => ({ jwt: (issuer = new JwtManager({ algorithm: 'ES256', privateKey: ec() })) }) },
+  'Express unprotected': { path: '/open', driver: 'express', setup: async () => ({}) },
+  'Express HS256': onExpress({ path: '/jwt', setup: () => library({ secretKey: SECRET }) }),
+  'Express HS256 no cache': onExpress({ path: '/jwt', setup: () => library({ secretKey: SECRET, verifiedTokenCache: false }) }),
+  'Express HS256 Redis revocation': onExpress({ path: '/jwt', setup: async () => library({ secretKey: SECRET, revocationStore: await redisStore() }) }),
   'koa-jwt': {
     path: '/open',
     // As koa-jwt's README configures it: a string secret, in front of every route.
@@ -104,14 +119,17 @@ async function main(): Promise<void> {
   const name = process.argv[2];
   const scenario = SCENARIOS[name];
   if (!scenario) throw new Error(`unknown scenario "${name}"; one of: ${Object.keys(SCENARIOS).join(', ')}`);
-  const app = new Koa();
-  const { token, checker, jwt } = await scenario.setup(app);
-  useKoaServer(app, {
+  const koa = new Koa();
+  const { token, checker, jwt } = await scenario.setup(koa);
+  const options: RoutingControllersOptions = {
     controllers: [BenchController],
     authorizationChecker: checker ?? jwt?.authorizationChecker ?? (() => false),
     currentUserChecker: jwt?.currentUserChecker,
     development: false,
-  });
+  };
+  const app: { listen(port: number, host: string, listening: () => void): Server } = scenario.driver === 'express'
+    ? useExpressServer(express().set('env', 'production'), options)
+    : useKoaServer(koa, options);
   // Exit cleanly on a signal, so `node --cpu-prof` writes its profile.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
   const server = app.listen(0, '127.0.0.1', () => {

@@ -1,19 +1,28 @@
 import 'reflect-metadata';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
+import express, { type ErrorRequestHandler } from 'express';
 import Koa from 'koa';
-import { useContainer, useKoaServer } from 'routing-controllers';
+import { useContainer, useExpressServer, useKoaServer, type RoutingControllersOptions } from 'routing-controllers';
 import { Container } from 'typedi';
 import { JsonHttpError, JwtManager, type JwtConfig, type JwtEventName } from '../src';
 import { AccountController, AuthController, CookieAuthController, KeysController, PageController } from './controllers';
 import { UserStore } from './users';
 
+/** routing-controllers' drivers, either of which the demo runs on. */
+export type DemoDriver = 'koa' | 'express';
+
+/** What the demo needs of the app it builds: Koa's and Express's `listen`. */
+export interface DemoApp {
+  listen(port: number, host: string, listening: () => void): Server;
+}
+
 /**
  * The demo API on embedded defaults: a user `test` with password `test`, users
  * in memory, refresh-token rotation on, tokens in the Authorization header or
  * in cookies (with CSRF protection), revocations in memory unless `config`
- * names another store.
+ * names another store. The same controllers on Koa or on Express.
  */
-export async function createDemoApp(config: JwtConfig): Promise<Koa> {
+export async function createDemoApp(config: JwtConfig, driver: DemoDriver = 'koa'): Promise<DemoApp> {
   const jwt = new JwtManager({ refreshTokenRotation: true, tokenLocation: ['headers', 'cookies'], ...config });
   logEvents(jwt);
   const users = new UserStore();
@@ -23,16 +32,23 @@ export async function createDemoApp(config: JwtConfig): Promise<Koa> {
   jwt.provideTo(Container);
   Container.set(UserStore, users);
 
-  const app = new Koa();
-  app.use(clientErrorsAsJson(jwt));
-  return useKoaServer(app, {
+  const options: RoutingControllersOptions = {
     controllers: [AuthController, AccountController, CookieAuthController, KeysController, PageController],
     authorizationChecker: jwt.authorizationChecker,
     currentUserChecker: jwt.currentUserChecker,
     development: false,
     // Validation errors must not echo the submitted body: it holds the password.
     validation: { validationError: { target: false, value: false } },
-  });
+  };
+  if (driver === 'express') {
+    const app = express();
+    useExpressServer(app, options);
+    app.use(expressClientErrorsAsJson(jwt));
+    return app;
+  }
+  const app = new Koa();
+  app.use(koaClientErrorsAsJson(jwt));
+  return useKoaServer(app, options);
 }
 
 /** The audit trail: every security event on one line (never a token), the place for logs and metrics. */
@@ -49,20 +65,39 @@ function logEvents(jwt: JwtManager): void {
 }
 
 /**
- * Client errors raised before any action runs — a malformed JSON body, which the
- * body parser refuses — answer in the API's shape, `{ "msg": ... }`, instead of
- * Koa's text/plain. Never the parser's own message: it may quote the body.
+ * The answer to a client error raised before any action runs — a malformed JSON
+ * body, which the body parser refuses — in the API's shape, `{ "msg": ... }`;
+ * `undefined` for anything else. Never the parser's own message: it may quote the body.
  */
-function clientErrorsAsJson(jwt: JwtManager): Koa.Middleware {
+function clientError(jwt: JwtManager, error: unknown): JsonHttpError | undefined {
+  const status = (error as { status?: unknown }).status;
+  if (error instanceof JsonHttpError || typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  return jwt.httpError(status, error instanceof SyntaxError ? 'Malformed JSON body' : STATUS_CODES[status] ?? 'Bad Request');
+}
+
+/** On Koa: instead of Koa's text/plain. */
+function koaClientErrorsAsJson(jwt: JwtManager): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (error) {
-      const status = (error as { status?: unknown }).status;
-      if (error instanceof JsonHttpError || typeof status !== 'number' || status < 400 || status > 499) throw error;
-      const answer = jwt.httpError(status, error instanceof SyntaxError ? 'Malformed JSON body' : STATUS_CODES[status] ?? 'Bad Request');
+      const answer = clientError(jwt, error);
+      if (!answer) throw error;
       ctx.status = answer.status;
       ctx.body = answer.toJSON();
     }
+  };
+}
+
+/**
+ * On Express: instead of Express's HTML page. routing-controllers hands every
+ * error on to Express after answering it; those are done already.
+ */
+function expressClientErrorsAsJson(jwt: JwtManager): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    if (res.headersSent) return;
+    const answer = clientError(jwt, error);
+    if (!answer) return next(error);
+    res.status(answer.status).json(answer.toJSON());
   };
 }

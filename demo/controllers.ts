@@ -1,12 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Body, BodyParam, ContentType, Controller, CookieParam, Ctx, Get, HeaderParam, HttpCode, JsonController, Param, Post } from 'routing-controllers';
+import {
+  Body, BodyParam, ContentType, Controller, CookieParam, createParamDecorator, Get, HeaderParam, HttpCode, JsonController, Param, Post, Req, type Action,
+} from 'routing-controllers';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { Service } from 'typedi';
 import {
   CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired,
-  TokenFactory, type JwtClaims, type KoaContextLike,
+  TokenFactory, type DriverContext, type JwtClaims,
 } from '../src';
 import { UserStore } from './users';
 
@@ -123,6 +125,21 @@ export class KeysController {
   }
 }
 
+/** What the demo reads of the request, on Koa's request and Express's alike (`@Req()`). */
+interface ClientRequest {
+  readonly ip?: string;
+  readonly headers: { readonly 'user-agent'?: string };
+}
+
+/**
+ * The object the cookie helpers take, on whichever driver runs the demo: Koa's
+ * `ctx`, or Express's `res`. An app on one driver uses `@Ctx()` (Koa) or `@Res()` (Express).
+ */
+function Http(): ParameterDecorator {
+  const decorator = createParamDecorator({ value: (action: Action): DriverContext => action.context ?? action.response });
+  return (target, method, index) => decorator(target, method as string, index);
+}
+
 /**
  * Browser sessions: the tokens travel in HttpOnly cookies, and every POST
  * carries the CSRF cookie's value in the X-CSRF-TOKEN header.
@@ -134,23 +151,23 @@ export class CookieAuthController {
 
   @Post('/login')
   @HttpCode(200)
-  async login(@Body() body: LoginDto, @Ctx() ctx: KoaContextLike) {
+  async login(@Body() body: LoginDto, @Http() http: DriverContext, @Req() req: ClientRequest) {
     if (!(await this.users.verify(body.username, body.password))) throw this.jwt.httpError(401, 'Bad username or password');
     // The session's metadata: what the sessions list shows to tell devices apart.
-    const session = { userAgent: ctx.req.headers['user-agent'] ?? 'unknown device', ip: ctx.ip ?? null };
+    const session = { userAgent: req.headers['user-agent'] ?? 'unknown device', ip: req.ip ?? null };
     const { accessToken, refreshToken } = await this.jwt.tokens.createTokenPair(body.username, { fresh: true, session });
-    await this.jwt.setAccessCookies(ctx, accessToken);
-    await this.jwt.setRefreshCookies(ctx, refreshToken);
+    await this.jwt.setAccessCookies(http, accessToken);
+    await this.jwt.setRefreshCookies(http, refreshToken);
     return { msg: 'Logged in', logged_in_as: body.username };
   }
 
   @Post('/refresh')
   @JwtRefreshTokenRequired({ locations: ['cookies'] })
   @HttpCode(200)
-  async refresh(@CurrentJwt() claims: JwtClaims, @Ctx() ctx: KoaContextLike) {
+  async refresh(@CurrentJwt() claims: JwtClaims, @Http() http: DriverContext) {
     const { accessToken, refreshToken } = await this.jwt.tokens.rotate(claims);
-    await this.jwt.setAccessCookies(ctx, accessToken);
-    await this.jwt.setRefreshCookies(ctx, refreshToken);
+    await this.jwt.setAccessCookies(http, accessToken);
+    await this.jwt.setRefreshCookies(http, refreshToken);
     return { msg: 'Refreshed' };
   }
 
@@ -168,9 +185,9 @@ export class CookieAuthController {
     @CookieParam('access_token_cookie', { type: String }) access: string | undefined,
     @CookieParam('refresh_token_cookie', { type: String }) refresh: string | undefined,
     @HeaderParam('X-CSRF-TOKEN', { type: String }) csrf: string | undefined,
-    @Ctx() ctx: KoaContextLike,
+    @Http() http: DriverContext,
   ) {
-    this.jwt.unsetJwtCookies(ctx);
+    this.jwt.unsetJwtCookies(http);
     for (const token of [refresh, access]) {
       const claims = token ? await this.jwt.tokens.decodeToken(token, { allowExpired: true }).catch(() => undefined) : undefined;
       if (claims && sameSecret(claims.csrf, csrf)) await this.jwt.revokeFamily(claims);
@@ -192,9 +209,9 @@ export class CookieAuthController {
   @Post('/sessions/:id/end')
   @JwtRequired({ locations: ['cookies'] })
   @HttpCode(200)
-  async endSession(@CurrentJwt() claims: JwtClaims, @Param('id') id: string, @Ctx() ctx: KoaContextLike) {
+  async endSession(@CurrentJwt() claims: JwtClaims, @Param('id') id: string, @Http() http: DriverContext) {
     await this.jwt.revokeSession(claims.sub!, id);
-    if (id === claims.fam) this.jwt.unsetJwtCookies(ctx);
+    if (id === claims.fam) this.jwt.unsetJwtCookies(http);
     return { msg: 'Session ended' };
   }
 

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { RedisRevocationStore, type JwtConfig } from '../src';
-import { createDemoApp } from './app';
+import { createDemoApp, type DemoDriver } from './app';
 
 /**
  * The demo's keys: an HMAC secret from JWT_SECRET_KEY by default; with
@@ -51,11 +51,12 @@ function jwksHint(url: string, hmac: boolean): string {
 
 async function main(): Promise<void> {
   const keys = keyConfig();
-  const app = await createDemoApp({ ...keys, ...(await revocationConfig()) });
+  const driver: DemoDriver = process.env.DRIVER === 'express' ? 'express' : 'koa';
+  const app = await createDemoApp({ ...keys, ...(await revocationConfig()) }, driver);
   const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}`;
-    console.log(`Demo API listening on ${url} (revocations: ${process.env.REDIS_URL ? 'Redis' : 'in memory'})
+    console.log(`Demo API listening on ${url} (${driver === 'express' ? 'Express' : 'Koa'}; revocations: ${process.env.REDIS_URL ? 'Redis' : 'in memory'})
 Try it (user "test", password "test"):
   curl -s -X POST ${url}/login -H 'Content-Type: application/json' -d '{"username":"test","password":"test"}'
   TOKEN=<access_token from above>; REFRESH=<refresh_token from above>

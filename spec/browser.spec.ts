@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { SECRET } from './helpers';
+import { forEachDriver, SECRET } from './helpers';
 import { requireService } from './services';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -20,7 +20,7 @@ interface BrowserGlobal {
 }
 
 /** The demo's cookie page in real headless Chromium (Debian's, driven by playwright-core). */
-describe('browser: the demo page in headless Chromium', function () {
+describe('browser: the demo page in headless Chromium', () => forEachDriver(function (driver) {
   this.timeout(60_000);
   let demo: ChildProcess;
   let url: string;
@@ -33,7 +33,7 @@ describe('browser: the demo page in headless Chromium', function () {
   before(async function () {
     requireService(this, existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
     demo = spawn(process.execPath, [join(__dirname, '..', 'demo', 'main.js')], {
-      env: { ...process.env, PORT: '0', JWT_SECRET_KEY: SECRET, REDIS_URL: '' },
+      env: { ...process.env, PORT: '0', JWT_SECRET_KEY: SECRET, REDIS_URL: '', DRIVER: driver },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     url = await new Promise<string>((resolve, reject) => {
@@ -201,4 +201,4 @@ describe('browser: the demo page in headless Chromium', function () {
       }
     });
   });
-});
+}));

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import supertest from 'supertest';
 import { JwtManager } from '../src';
-import { hmacToken, SECRET } from './helpers';
+import { forEachDriver, hmacToken, SECRET } from './helpers';
 
 /** Starts the demo exactly as `npm start` does, on an ephemeral port; resolves once it prints its URL. */
 async function startDemo(env: Record<string, string>): Promise<{ url: string; stdout: () => string; stderr: () => string; child: ChildProcess }> {
@@ -26,16 +26,17 @@ async function startDemo(env: Record<string, string>): Promise<{ url: string; st
     child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
   });
   expect(stdout).to.contain(`curl -s -X POST ${url}/login`);
+  expect(stdout).to.contain(env.DRIVER === 'express' ? '(Express;' : '(Koa;');
   return { url, stdout: () => stdout, stderr: () => stderr, child };
 }
 
-describe('demo API, end to end', function () {
+describe('demo API, end to end', () => forEachDriver(function (driver) {
   this.timeout(20_000);
   let demo: Awaited<ReturnType<typeof startDemo>>;
   let request: ReturnType<typeof supertest>;
 
   before(async () => {
-    demo = await startDemo({});
+    demo = await startDemo({ DRIVER: driver });
     request = supertest(demo.url);
   });
   after(async () => {
@@ -119,7 +120,7 @@ describe('demo API, end to end', function () {
   });
 
   it('with JWT_ALGORITHM=ES256 signs with a generated key whose JWKS verifies its tokens (jose)', async () => {
-    const es = await startDemo({ JWT_ALGORITHM: 'ES256' });
+    const es = await startDemo({ DRIVER: driver, JWT_ALGORITHM: 'ES256' });
     try {
       expect(es.stderr()).to.match(/WARNING: JWT_PRIVATE_KEY is not set/);
       expect(es.stdout()).to.contain(`curl -s ${es.url}/.well-known/jwks.json`);
@@ -138,7 +139,7 @@ describe('demo API, end to end', function () {
   });
 
   it('uses JWT_SECRET_KEY when set: tokens from the same secret are accepted, no warning', async () => {
-    const withSecret = await startDemo({ JWT_SECRET_KEY: SECRET });
+    const withSecret = await startDemo({ DRIVER: driver, JWT_SECRET_KEY: SECRET });
     try {
       expect(withSecret.stderr()).not.to.contain('WARNING');
       const token = await new JwtManager({ secretKey: SECRET }).tokens.createAccessToken('someone');
@@ -149,16 +150,16 @@ describe('demo API, end to end', function () {
       await once(withSecret.child, 'exit');
     }
   });
-});
+}));
 
-describe('demo cookie logout', function () {
+describe('demo cookie logout', () => forEachDriver(function (driver) {
   this.timeout(20_000);
   let demo: Awaited<ReturnType<typeof startDemo>>;
   let request: ReturnType<typeof supertest>;
   const jwt = new JwtManager({ secretKey: SECRET, tokenLocation: ['headers', 'cookies'] });
 
   before(async () => {
-    demo = await startDemo({ JWT_SECRET_KEY: SECRET });
+    demo = await startDemo({ DRIVER: driver, JWT_SECRET_KEY: SECRET });
     request = supertest(demo.url);
   });
   after(async () => {
@@ -205,7 +206,7 @@ describe('demo cookie logout', function () {
     await request.post('/cookie/logout').set('Cookie', `refresh_token_cookie=${refreshToken}`).set('X-CSRF-TOKEN', 'forged').expect(200);
     await refreshWith(refreshToken, refresh.csrf as string).expect(200);
   });
-});
+}));
 
 describe('key rotation example (demo/rotation.ts)', () => {
   it('runs: publishes, switches the signing key, keeps old tokens until the old key retires', async () => {

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { Get, JsonController } from 'routing-controllers';
 import supertest from 'supertest';
 import { CurrentIdentity, JwtRequired, RedisRevocationStore } from '../src';
-import { SECRET, startServer, type TestServer } from './helpers';
+import { SECRET, startServer, type Driver, type TestServer } from './helpers';
 import { freePortBase, hasRedisServer, PrivateRedis, requireService } from './services';
 
 @JsonController('/fault')
@@ -76,16 +76,16 @@ describe('Redis faults: a private redis-server killed mid-run and restarted', fu
 });
 
 /** The demo as a real process, sharing a Redis with its siblings. */
-async function startDemo(redisPort: number): Promise<{ url: string; child: ChildProcess }> {
+async function startDemo(redisPort: number, driver: Driver): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [join(__dirname, '..', 'demo', 'main.js')], {
-    env: { ...process.env, PORT: '0', JWT_SECRET_KEY: SECRET, REDIS_URL: `redis://127.0.0.1:${redisPort}`, JWT_ROTATION_GRACE_PERIOD: '100ms' },
+    env: { ...process.env, PORT: '0', JWT_SECRET_KEY: SECRET, REDIS_URL: `redis://127.0.0.1:${redisPort}`, JWT_ROTATION_GRACE_PERIOD: '100ms', DRIVER: driver },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk;
-      const match = /listening on (http:\/\/\S+) \(revocations: Redis\)/.exec(out);
+      const match = /listening on (http:\/\/\S+) \((?:Koa|Express); revocations: Redis\)/.exec(out);
       if (match) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`demo exited with ${code}`)));
@@ -104,7 +104,8 @@ describe('many instances: two demo processes sharing one Redis', function () {
     requireService(this, hasRedisServer(), 'redis-server/redis-cli not installed');
     redisServer = new PrivateRedis(freePortBase() + 11);
     await redisServer.start();
-    const [first, second] = await Promise.all([startDemo(redisServer.port), startDemo(redisServer.port)]);
+    // One on Koa, one on Express: the tokens and the revocations are the same on both.
+    const [first, second] = await Promise.all([startDemo(redisServer.port, 'koa'), startDemo(redisServer.port, 'express')]);
     children.push(first.child, second.child);
     a = supertest.agent(first.url);
     b = supertest.agent(second.url);
