@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CorsPreflightResponse, JwtHttpError, writeErrorResponse } from '../http-error';
+import { CorsPreflightResponse, JsonHttpError, writeErrorResponse } from '../http-error';
 import type { RequestAdapter } from './adapter';
 import { headerValues, nodeRequestHeader, pathOf } from './node-headers';
 
@@ -60,19 +60,12 @@ export function beforeHeadersSent(res: ServerResponse, hook: () => void): void {
 
 /**
  * Answers a failure of this library met outside an action, as routing-controllers
- * would inside one: a {@link JwtHttpError} as its JSON response, a CORS
- * preflight with 204. `false` for anything else (or once headers went out).
+ * would inside one, with the one rendering ({@link writeErrorResponse}): an
+ * error response, or a CORS preflight's 204. `false` for anything else (or once
+ * headers went out).
  */
 export function answerFailure(res: ServerResponse, error: unknown): boolean {
-  if (res.headersSent) return false;
-  if (error instanceof JwtHttpError) {
-    writeErrorResponse(res, error);
-    return true;
-  }
-  if (error instanceof CorsPreflightResponse) {
-    res.statusCode = 204;
-    res.end();
-    return true;
-  }
-  return false;
+  if (res.headersSent || !(error instanceof JsonHttpError || error instanceof CorsPreflightResponse)) return false;
+  writeErrorResponse(res, error);
+  return true;
 }
