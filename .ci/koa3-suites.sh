@@ -7,9 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d dist/spec ] || npm run build
 
+# Every suite that serves HTTP through Koa; token-, key- and parser-level suites
+# (config, keys, tokens, pyjwt, the fuzzing and vector suites) do not touch it.
 SUITES=(
-  seed decorators decorator-options errors locations outside-actions app-errors testing-helpers
-  customisation claims-flow cache revocation demo security/attacks
+  seed decorators decorator-options requirement-missing errors locations outside-actions app-errors
+  testing-helpers customisation claims-flow cache revocation sessions redis-instances demo security/attacks
 )
 
 copy=$(mktemp -d)
