@@ -225,7 +225,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
 
     describe('every entry lives as long as a token it concerns is accepted', () => {
       it('with leeway: a revoked access token stays revoked while the leeway still accepts it', async () => {
-        const jwt = await serve({ accessTokenExpires: 1, refreshTokenExpires: 1, leeway: 3 });
+        const jwt = await serve({ accessTokenExpires: 1, refreshTokenExpires: 1, leeway: 6 });
         const token = await jwt.tokens.createAccessToken('alice');
         await jwt.revokeToken(token);
         await sleep(2100); // past exp, inside the leeway
@@ -234,7 +234,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       });
 
       it('with leeway: revokeToken on an expired but still accepted token revokes it', async () => {
-        const jwt = await serve({ accessTokenExpires: 1, refreshTokenExpires: 1, leeway: 3 });
+        const jwt = await serve({ accessTokenExpires: 1, refreshTokenExpires: 1, leeway: 6 });
         const token = await jwt.tokens.createAccessToken('alice');
         await sleep(2100);
         await server.request.get('/rev/me').set(bearer(token)).expect(200);
@@ -243,7 +243,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       });
 
       it('with leeway: a used refresh token replayed inside the leeway is reuse', async () => {
-        const jwt = await serve({ refreshTokenRotation: true, rotationGracePeriod: 0, accessTokenExpires: 1, refreshTokenExpires: 1, leeway: 3 });
+        const jwt = await serve({ refreshTokenRotation: true, rotationGracePeriod: 0, accessTokenExpires: 1, refreshTokenExpires: 1, leeway: 6 });
         const login = await jwt.tokens.createTokenPair('alice');
         await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(200);
         await sleep(2100);
@@ -269,7 +269,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         const jwt = await serve({ accessTokenExpires: 2, refreshTokenExpires: 2 });
         await jwt.revokeAllTokensFor('alice');
         await sleep(1500);
-        const later = await jwt.tokens.createAccessToken('alice'); // carries the first cut-off
+        const later = await jwt.tokens.createAccessToken('alice', { expiresIn: 60 }); // carries the first cut-off
         await sleep(800); // the first cut-off has expired now
         await server.request.get('/rev/me').set(bearer(later)).expect(200);
         await jwt.revokeAllTokensFor('alice');

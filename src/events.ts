@@ -60,13 +60,19 @@ export class JwtEventEmitter {
   }
 
   off<E extends JwtEventName>(event: E, listener: JwtEventListener<E>): void {
-    const list = this.listeners.get(event);
-    if (list) this.listeners.set(event, list.filter((registered) => registered !== listener));
+    const list = this.listeners.get(event)?.filter((registered) => registered !== listener);
+    if (list?.length) this.listeners.set(event, list);
+    else this.listeners.delete(event);
   }
 
   /** Whether anyone listens, so events nobody hears cost nothing to build. */
   has(event: JwtEventName): boolean {
     return (this.listeners.get(event)?.length ?? 0) > 0;
+  }
+
+  /** Whether anyone listens to any event. */
+  get listening(): boolean {
+    return this.listeners.size > 0;
   }
 
   emit<E extends JwtEventName>(event: E, data: JwtEvents[E]): void {

@@ -46,7 +46,7 @@ export async function verifyRequest<C extends object>(
     if (located.csrf !== undefined) checkCsrf(claims, located.csrf);
     if (options.verifyType !== false) checkType(claims, refresh);
     if (options.fresh) checkFresh(claims);
-    await config.revocation.check(claims, { refresh, skip: !!options.skipRevocationCheck }, adapter.describe && (() => adapter.describe!(ctx)));
+    await config.revocation.check(claims, { refresh, skip: !!options.skipRevocationCheck }, adapter, ctx);
     if (config.tokenVerificationLoader && !(await config.tokenVerificationLoader(header, claims))) throw new ClaimsVerificationError();
     checkRoles(claims, roles, config.rolesClaim);
     const identity = claims[config.identityClaim] as string;

@@ -3,6 +3,7 @@ import {
   ConcurrentRefreshError, JwtDecodeError, JwtError, RefreshTokenReuseError, RevokedTokenError, SessionEndedError, StoreUnavailableError,
 } from './errors';
 import { Deadlines } from './deadline';
+import type { RequestAdapter } from './request/adapter';
 import type { EventRequest, JwtEventEmitter, JwtEventName, JwtEvents, SessionEndReason, SessionMetadata } from './events';
 import type { EndedSession, RefreshOutcome, RevocationStore, RevokedAll, StoredSession, StoredToken } from './stores/store';
 import { RevocationStoreError } from './stores/store';
@@ -132,8 +133,11 @@ export class Revocation {
    * Refuses a revoked token; on a refresh route, also uses the refresh token:
    * its session's limits, and under rotation its one use. One store round trip.
    */
-  async check(claims: JwtClaims, route: { refresh: boolean; skip: boolean }, request?: () => EventRequest): Promise<void> {
+  async check<C extends object>(claims: JwtClaims, route: { refresh: boolean; skip: boolean }, adapter?: RequestAdapter<C>, ctx?: C): Promise<void> {
     const { settings } = this;
+    // Described only for listeners, so a request nobody listens to allocates nothing for events.
+    const describe = adapter?.describe;
+    const request = describe && ctx && this.events.listening ? () => describe(ctx) : undefined;
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
     const refreshUse = route.refresh && claims.type === 'refresh' && (settings.rotation || (family !== undefined && !route.skip));
     if (!refreshUse) {

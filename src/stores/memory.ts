@@ -40,14 +40,14 @@ export class MemoryRevocationStore implements RevocationStore {
     const state = this.identities.get(token.identity);
     if (!state) return token.family === undefined ? 'active' : 'revoked';
     const now = Date.now();
-    if (token.jti !== undefined && (state.revoked.get(token.jti) ?? 0) > now) return 'revoked';
+    if (token.jti !== undefined && state.revoked.size > 0 && (state.revoked.get(token.jti) ?? 0) > now) return 'revoked';
     let generation = token.generation;
     if (token.family !== undefined) {
       const session = state.sessions.get(token.family);
       if (!session || session.expires <= now) return 'revoked';
-      generation = Math.max(generation, session.generation);
+      if (session.generation > generation) generation = session.generation;
     }
-    return generation < cutoffOf(state, now) ? 'revoked' : 'active';
+    return generation < state.cutoff && state.cutoffExpires > now ? 'revoked' : 'active';
   }
 
   useRefreshToken(token: StoredToken, use: RefreshUse): RefreshOutcome {
