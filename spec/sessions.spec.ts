@@ -129,7 +129,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
     });
 
     it('sessionMaxAge: no refresh, rotated or not, extends a session past login + max age', async () => {
-      const { a, b } = await serve({ sessionMaxAge: 4 });
+      const { a, b, events } = await serve({ sessionMaxAge: 4 });
       const loggedIn = Date.now();
       const login = await a.jwt.tokens.createTokenPair('alice');
       let refreshToken = login.refreshToken;
@@ -141,11 +141,15 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       const res = await b.request.post('/s/refresh').set(bearer(refreshToken)).expect(401);
       expect(res.body).to.deep.equal({ msg: 'Session has expired; log in again' });
       expect(await a.jwt.sessions('alice')).to.deep.equal([]);
+      const ended = events.filter((event) => event.name === 'sessionEnded');
+      expect(ended).to.have.length(1);
+      expect(ended[0]).to.deep.include({ instance: 'b' });
+      expect(ended[0].data).to.deep.include({ identity: 'alice', sessionId: login.sessionId, reason: 'maxAge' });
       await a.request.post('/s/refresh').set(bearer(refreshToken)).expect(401);
     });
 
     it('sessionIdleTimeout: a session not refreshed for that long ends; an active one lives on', async () => {
-      const { a, b } = await serve({ sessionIdleTimeout: '3s' });
+      const { a, b, events } = await serve({ sessionIdleTimeout: '3s' });
       const idle = await a.jwt.tokens.createTokenPair('alice');
       const loggedIn = Date.now();
       let active = (await a.jwt.tokens.createTokenPair('alice')).refreshToken;
@@ -156,6 +160,10 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       expect((await a.jwt.sessions('alice'))).to.have.length(1);
       const res = await a.request.post('/s/refresh').set(bearer(idle.refreshToken)).expect(401);
       expect(res.body).to.deep.equal({ msg: 'Session ended after inactivity; log in again' });
+      const ended = events.filter((event) => event.name === 'sessionEnded');
+      expect(ended.map((event) => event.data)).to.deep.equal([
+        { identity: 'alice', sessionId: idle.sessionId, reason: 'idle', request: { method: 'POST', path: '/s/refresh', ip: ended[0].data.request?.ip } },
+      ]);
       await a.request.post('/s/refresh').set(bearer(active)).expect(200);
     });
 
