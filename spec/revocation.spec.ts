@@ -201,12 +201,21 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       it('maxSessionsPerIdentity: beyond it the oldest session ends; the store holds no more', async () => {
         const jwt = await serve({ refreshTokenRotation: true, maxSessionsPerIdentity: 3 });
         const pairs = [];
+        // Logins follow each other within the same millisecond at times: the oldest still ends first.
         for (let i = 0; i < 3; i++) pairs.push(await jwt.tokens.createTokenPair('mallory'));
         const full = await held();
         for (let i = 0; i < 4; i++) pairs.push(await jwt.tokens.createTokenPair('mallory'));
         expect(await held()).to.equal(full);
         for (const old of pairs.slice(0, 4)) await server.request.get('/rev/me').set(bearer(old.accessToken)).expect(401);
         for (const kept of pairs.slice(4)) await server.request.post('/rev/refresh').set(bearer(kept.refreshToken)).expect(200);
+      });
+
+      it('the oldest session ends first, also among sessions started within one millisecond', async () => {
+        const start = (id: string) => store.startSession('mallory', { id, refreshJti: id, maxAge: undefined, ttl: 60_000, metadata: '{}', maxPerIdentity: 3 });
+        // Started at once, in the reverse of their names' order: the order of starting decides, not the names.
+        const started = await Promise.all(['s5', 's4', 's3', 's2', 's1'].map(start));
+        expect(started.flatMap((session) => session.evicted.map((ended) => ended.id))).to.deep.equal(['s5', 's4']);
+        expect((await store.sessions('mallory')).map((session) => session.id)).to.deep.equal(['s3', 's2', 's1']);
       });
 
       it('revoking many tokens of one identity stays bounded, and nothing revoked comes back', async () => {

@@ -132,7 +132,11 @@ while count >= tonumber(ARGV[7]) do
   count = count - 1
 end
 local existed = redis.call('EXISTS', KEYS[2]) == 1
-redis.call('ZADD', KEYS[2], t, ARGV[8])
+-- Scores strictly increase, so logins within one millisecond still end oldest first.
+local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+local score = t
+if newest[2] and tonumber(newest[2]) >= t then score = tonumber(newest[2]) + 1 end
+redis.call('ZADD', KEYS[2], score, ARGV[8])
 extend(KEYS[2], ARGV[5], existed)
 return result`;
 
