@@ -51,7 +51,8 @@ export class PrivateRedis {
   async start(): Promise<void> {
     this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--dir', this.dir, ...this.extraArgs], { stdio: 'ignore' });
-    for (let attempt = 0; attempt < 100; attempt++) {
+    // Up to 20 s: a loaded machine (CI, several suites at once) starts it slowly.
+    for (let attempt = 0; attempt < 400; attempt++) {
       if (spawnSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG') return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

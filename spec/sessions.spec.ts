@@ -41,7 +41,8 @@ const EVENT_NAMES: JwtEventName[] = ['login', 'refresh', 'logout', 'sessionEnded
 
 function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<[RevocationStore, RevocationStore]>): void {
   describe(`sessions with the ${name}, two app instances (Koa and Express)`, function () {
-    this.timeout(30_000);
+    // Starting the Cluster in the first test's hook takes long on a loaded machine.
+    this.timeout(60_000);
     let instances: Instances | undefined;
     let stores: [RevocationStore, RevocationStore];
 
