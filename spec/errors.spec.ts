@@ -239,6 +239,32 @@ describe('app callbacks that throw', () => forEachDriver((driver) => {
     }
   });
 
+  it('an error callback answering what cannot be rendered (a body JSON refuses, a getter that throws, not an object): the default answer, no 500, no crash', async () => {
+    const circular: Record<string, unknown> = { reason: 'loop' };
+    circular.self = circular;
+    const answers: unknown[] = [
+      { body: circular },
+      { body: { count: 10n } },
+      { body: { toJSON() { throw secretFailure(); } } },
+      { body: 'hunter2' },
+      { body: ['hunter2'] },
+      { get status() { throw secretFailure(); } },
+      { headers: 'hunter2' },
+      'hunter2',
+      42,
+    ];
+    for (const answer of answers) {
+      const server = await serve({ errorCallbacks: { unauthorized: () => answer as JwtErrorResponse } });
+      for (const route of ['/json/access', '/text/access']) {
+        const res = await server.request.get(route).expect(401, { msg: 'Missing Authorization Header' });
+        expect(res.text).not.to.contain('hunter2');
+        expect(res.headers['www-authenticate']).to.equal('Bearer');
+      }
+      expect(reported.map((r) => r.callback)).to.deep.equal(['errorCallbacks.unauthorized', 'errorCallbacks.unauthorized']);
+      reported.length = 0;
+    }
+  });
+
   it('an HttpError thrown on purpose passes through to the client', async () => {
     const server = await serve({ decodeKeyLoader: () => { throw new ForbiddenError('Tenant suspended'); }, userLookupLoader: () => { throw new ForbiddenError('User banned'); } });
     const res = await server.request.get('/json/access').set('Authorization', `Bearer ${token}`).expect(403);

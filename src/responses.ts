@@ -67,45 +67,54 @@ const KINDS: Readonly<Record<JwtErrorCode, ErrorKind>> = {
 /**
  * The response to `error`: the defaults, then whatever the app's callback for
  * its kind says. A callback that throws (anything but an `HttpError`, which
- * passes through) is reported to `onCallbackError` and the default answers.
+ * passes through) or answers what could not be sent is reported to
+ * `onCallbackError` and the default answers.
  */
 export async function errorResponse(error: JwtError, ctx: object, config: ResolvedConfig): Promise<Required<JwtErrorResponse>> {
   const kind = KINDS[error.code];
   const fallback = defaultResponse(error, config);
   const callback = config.errorCallbacks[kind];
   if (!callback) return fallback;
-  let custom: JwtErrorResponse | undefined;
   try {
-    custom = await callback({ kind, code: error.code, message: error.message, status: fallback.status, claims: error.claims, ctx, error });
+    const custom = await callback({ kind, code: error.code, message: error.message, status: fallback.status, claims: error.claims, ctx, error });
+    return sendableResponse(custom, fallback, kind);
   } catch (thrown) {
     if (thrown instanceof HttpError) throw thrown;
     reportCallbackError(config.onCallbackError, thrown, { callback: `errorCallbacks.${kind}`, ctx });
     return fallback;
   }
-  // What the framework would refuse to send (a 500 instead of the answer) is the callback's failure too.
-  const unsendable = unsendablePart(custom);
-  if (unsendable) {
-    reportCallbackError(config.onCallbackError, new TypeError(`errorCallbacks.${kind} returned ${unsendable}`), { callback: `errorCallbacks.${kind}`, ctx });
-    return fallback;
-  }
-  return {
-    status: custom?.status ?? fallback.status,
-    body: custom?.body ?? fallback.body,
-    headers: { ...fallback.headers, ...custom?.headers },
-  };
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** The part of a callback's response that node could not send, if any: a status outside 400–599, a bad header. */
-function unsendablePart(response: JwtErrorResponse | undefined): string | undefined {
-  const status = response?.status;
-  if (status !== undefined && !(Number.isInteger(status) && status >= 400 && status <= 599)) return `an error status out of range: ${String(status).slice(0, 16)}`;
-  for (const [name, value] of Object.entries(response?.headers ?? {})) {
-    if (name.length > 256 || !HEADER_NAME.test(name)) return 'an invalid header name';
-    if (typeof value !== 'string' || !isHeaderValue(value)) return `an invalid value for header ${name}`;
+/**
+ * A callback's answer over the defaults, each part read once and checked, so
+ * that rendering it cannot fail later (a 500, or a crash on Express): throws
+ * when node or `JSON.stringify` would refuse a part (a status outside 400–599,
+ * a bad header, a body that is not a JSON object: circular, a BigInt, a getter
+ * or `toJSON` that throws). The body sent is the JSON copy checked here.
+ */
+function sendableResponse(custom: JwtErrorResponse | undefined, fallback: Required<JwtErrorResponse>, kind: ErrorKind): Required<JwtErrorResponse> {
+  const refuse = (part: string) => new TypeError(`errorCallbacks.${kind} returned ${part}`);
+  if (custom === undefined || custom === null) return fallback;
+  if (typeof custom !== 'object') throw refuse('something other than an object');
+  const { status, body, headers } = custom;
+  if (status !== undefined && !(Number.isInteger(status) && status >= 400 && status <= 599)) throw refuse(`an error status out of range: ${String(status).slice(0, 16)}`);
+  if (headers !== undefined && (typeof headers !== 'object' || headers === null)) throw refuse('headers that are not an object');
+  const sent: Record<string, string> = { ...fallback.headers };
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (name.length > 256 || !HEADER_NAME.test(name)) throw refuse('an invalid header name');
+    if (typeof value !== 'string' || !isHeaderValue(value)) throw refuse(`an invalid value for header ${name}`);
+    sent[name] = value;
   }
-  return undefined;
+  return { status: status ?? fallback.status, body: body === undefined || body === null ? fallback.body : jsonObject(body, refuse), headers: sent };
+}
+
+/** A JSON copy of `body`, which must serialise to a JSON object. */
+function jsonObject(body: unknown, refuse: (part: string) => TypeError): Record<string, unknown> {
+  const copy: unknown = JSON.parse(JSON.stringify(body) ?? 'null');
+  if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) throw refuse('a body that is not a JSON object');
+  return copy as Record<string, unknown>;
 }
 
 /** Whether node sends `value` as a header value: tab, printable ASCII and Latin-1 (RFC 9110 §5.5), nothing else. */
