@@ -44,9 +44,11 @@ describe('verified-token cache (on by default)', () => forEachDriver(function (d
   });
 
   it('never serves a token past its exp', async () => {
-    const token = await server.jwt.tokens.createAccessToken('alice', { expiresIn: 1 });
+    // exp counts whole seconds, so `expiresIn: 1` may leave no time at all: wait for the exp itself instead.
+    const token = await server.jwt.tokens.createAccessToken('alice', { expiresIn: 3 });
     await server.request.get('/cache/me').set(as(token)).expect(200);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const { exp } = await server.jwt.tokens.decodeToken(token);
+    await new Promise((resolve) => setTimeout(resolve, (exp as number + 1) * 1000 - Date.now()));
     await server.request.get('/cache/me').set(as(token)).expect(401, { msg: 'Token has expired' });
   });
 
