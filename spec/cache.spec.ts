@@ -1,7 +1,8 @@
+import { createSecretKey } from 'node:crypto';
 import { expect } from 'chai';
 import { Get, JsonController, Post } from 'routing-controllers';
-import { CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtRequired, type JwtClaims } from '../src';
-import { VerifiedTokenCache } from '../src/cache';
+import { CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtRequired, type JwtClaims, type JwtHeader } from '../src';
+import { VerifiedTokenCache, type VerifiedToken } from '../src/cache';
 import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
 
 @JsonController('/cache')
@@ -59,25 +60,162 @@ describe('verified-token cache (on by default)', () => forEachDriver(function (d
     await server.request.get('/cache/me').set(as(token)).expect(200, { id: 'alice' });
     expect((await server.jwt.tokens.decodeToken(token)).roles).to.deep.equal(['user']);
   });
+}));
 
-  it('is bounded in size, dropping the least recently used', () => {
-    const cache = new VerifiedTokenCache({ maxEntries: 2, ttl: 60_000 });
-    const decoded = (sub: string) => ({ header: { alg: 'HS256' }, claims: { sub, type: 'access' as const, fresh: false } });
-    cache.set('a', decoded('a'));
-    cache.set('b', decoded('b'));
-    expect(cache.get('a')?.claims.sub).to.equal('a'); // a is now the most recent
-    cache.set('c', decoded('c'));
-    expect(cache.size).to.equal(2);
-    expect(cache.get('b')).to.equal(undefined);
-    expect(cache.get('a')?.claims.sub).to.equal('a');
-    expect(cache.get('c')?.claims.sub).to.equal('c');
-  });
-
+describe('verified-token cache: eviction and admission', () => {
   it('is bounded in time by its ttl', async () => {
     const cache = new VerifiedTokenCache({ maxEntries: 10, ttl: 50 });
-    cache.set('a', { header: { alg: 'HS256' }, claims: { sub: 'a', type: 'access', fresh: false } });
+    cache.set('a', verified('a'));
     expect(cache.get('a')).not.to.equal(undefined);
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(cache.get('a')).to.equal(undefined);
   });
+
+  it('a hit rewrites nothing in the index, however many entries the cache holds', () => {
+    for (const size of [10, 10_000]) {
+      const cache = new VerifiedTokenCache({ maxEntries: size });
+      for (let i = 0; i < size - 1; i++) cache.set(`other-${i}`, verified(`other-${i}`));
+      cache.set('hot', verified('hot'));
+      let found = 0;
+      expect(indexWritesDuring(() => {
+        for (let i = 0; i < 1000; i++) if (cache.get('hot')) found++;
+      })).to.equal(0);
+      expect(found).to.equal(1000);
+    }
+  });
+
+  it('a working set larger than the cache keeps hitting on what it holds, and stops rewriting the cache', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 100 });
+    const tokens = Array.from({ length: 1000 }, (_, i) => `token-${i}`);
+    const pass = () => {
+      let hits = 0;
+      const writes = indexWritesDuring(() => {
+        for (const token of tokens) {
+          if (cache.get(token)) hits++;
+          else cache.set(token, verified(token));
+        }
+      });
+      return { hits, writes };
+    };
+    pass();
+    for (let i = 0; i < 3; i++) expect(pass()).to.deep.equal({ hits: 100, writes: 0 });
+  });
+
+  it('while full, a new token takes the place of one unused since the hand passed, once seen a second time', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 3 });
+    for (const token of ['a', 'b', 'c']) cache.set(token, verified(token));
+    expect(cache.get('a')).not.to.equal(undefined); // a gets its second chance
+    cache.set('d', verified('d'));
+    expect(cache.get('d')).to.equal(undefined);
+    cache.set('d', verified('d'));
+    expect(['a', 'b', 'c', 'd'].map((token) => cache.get(token) !== undefined)).to.deep.equal([true, false, true, true]);
+    expect(cache.size).to.equal(3);
+  });
+
+  it('a token used between newcomers stays, however many come', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 10 });
+    cache.set('hot', verified('hot'));
+    for (let i = 0; i < 1000; i++) {
+      expect(cache.get('hot'), `after ${i} newcomers`).not.to.equal(undefined);
+      cache.set(`new-${i}`, verified(`new-${i}`));
+      cache.set(`new-${i}`, verified(`new-${i}`));
+    }
+    expect(cache.get('new-999')).not.to.equal(undefined);
+  });
+
+  it('an expired entry gives its place to the next token at once', async () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 2, ttl: 30 });
+    cache.set('a', verified('a'));
+    cache.set('b', verified('b'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    cache.set('c', verified('c'));
+    expect(cache.get('c')).not.to.equal(undefined);
+    expect(cache.size).to.equal(2);
+  });
+});
+
+describe('verified-token cache and the keys that verified its entries', () => forEachDriver(function (driver) {
+  this.timeout(10_000);
+  const OTHER_SECRET = `${SECRET}-rotated`;
+  const keys = new Map<string, string>();
+  /** Looks the key up by kid, as a JWKS-backed loader does; a kid it no longer knows fails. */
+  const decodeKeyLoader = (header: JwtHeader) => {
+    const key = keys.get(String(header.kid));
+    if (key === undefined) throw new Error('unknown kid');
+    return key;
+  };
+  let cached: TestServer;
+  let uncached: TestServer;
+  const as = (token: string) => ({ Authorization: `Bearer ${token}` });
+  const answer = async (server: TestServer, token: string) => {
+    const res = await server.request.get('/cache/me').set(as(token));
+    return { status: res.status, msg: (res.body as { msg?: unknown }).msg };
+  };
+
+  before(async () => {
+    cached = await startServer([Routes], { secretKey: SECRET, decodeKeyLoader }, {}, driver);
+    uncached = await startServer([Routes], { secretKey: SECRET, decodeKeyLoader, verifiedTokenCache: false }, {}, driver);
+  });
+  after(async () => {
+    await cached.close();
+    await uncached.close();
+  });
+  beforeEach(() => {
+    keys.clear();
+    keys.set('k1', SECRET);
+  });
+
+  const mint = () => cached.jwt.tokens.createAccessToken('alice', { additionalHeaders: { kid: 'k1' } });
+
+  it('a cached token is refused as soon as the loader gives another key for it', async () => {
+    const token = await mint();
+    await cached.request.get('/cache/me').set(as(token)).expect(200, { id: 'alice' });
+    await cached.request.get('/cache/me').set(as(token)).expect(200, { id: 'alice' });
+    keys.set('k1', OTHER_SECRET);
+    await cached.request.get('/cache/me').set(as(token)).expect(422, { msg: 'Signature verification failed' });
+    keys.set('k1', SECRET);
+    await cached.request.get('/cache/me').set(as(token)).expect(200, { id: 'alice' });
+  });
+
+  it('once the loader no longer knows the key, a cached token gets the answer it gets uncached', async () => {
+    const token = await mint();
+    await cached.request.get('/cache/me').set(as(token)).expect(200);
+    keys.delete('k1');
+    const answers = [await answer(cached, token), await answer(uncached, token)];
+    expect(answers[0].status).not.to.equal(200);
+    expect(answers[0]).to.deep.equal(answers[1]);
+  });
+
+  it('stays cached while the loader gives the same key again, as new material each time', async () => {
+    const token = await mint();
+    await cached.request.get('/cache/me').set(as(token)).expect(200, { id: 'alice' });
+    keys.set('k1', SECRET); // a string: a new, equal KeyObject on every call
+    await cached.request.get('/cache/me').set(as(token)).expect(200, { id: 'alice' });
+  });
 }));
+
+const key = { algorithm: 'HS256' as const, key: createSecretKey(Buffer.alloc(32, 1)) };
+
+function verified(sub: string): VerifiedToken {
+  return { header: { alg: 'HS256' }, claims: { sub, type: 'access', fresh: false }, key };
+}
+
+/** How many times a Map (the cache's index) is written while `action` runs. */
+function indexWritesDuring(action: () => void): number {
+  const map = Map.prototype as unknown as Record<'set' | 'delete' | 'clear', Function>;
+  const names = ['set', 'delete', 'clear'] as const;
+  const originals = names.map((name) => map[name]);
+  let writes = 0;
+  names.forEach((name, i) => {
+    map[name] = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return originals[i].apply(this, args);
+    };
+  });
+  try {
+    action();
+  } finally {
+    names.forEach((name, i) => { map[name] = originals[i]; });
+  }
+  return writes;
+}

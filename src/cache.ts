@@ -1,4 +1,5 @@
-import type { DecodedJwt } from './claims';
+import type { DecodedJwt, JwtClaims, JwtHeader } from './claims';
+import type { VerificationKey } from './keys';
 
 /** Options of the verified-token cache. */
 export interface VerifiedTokenCacheOptions {
@@ -8,17 +9,52 @@ export interface VerifiedTokenCacheOptions {
   ttl?: number;
 }
 
+/** A token that passed decoding, signature and claim checks, and the key that verified it. */
+export interface VerifiedToken extends DecodedJwt {
+  readonly key: VerificationKey;
+}
+
+/**
+ * How many tokens, seen once while every entry is in use, the cache remembers
+ * so as to admit them when seen again. Bounds the memory of that record.
+ */
+const DOORKEEPER_SIZE = 256;
+/** How many distinct headers are shared between entries; a cache sees few (one per key and algorithm). */
+const SHARED_HEADERS = 64;
+
 /**
  * Tokens that passed decoding, signature and claim checks, keyed by their exact
- * string, so a token sent again and again is verified once. Bounded in size
- * (least recently used goes first) and in time (an entry never outlives the
- * token's `exp`, nor `ttl`). Only verification is cached: type, freshness,
- * revocation and CSRF checks run on every request.
+ * string, so a token sent again and again is verified once. Only verification
+ * is cached: type, freshness, revocation and CSRF checks run on every request,
+ * and the caller checks on every hit that the configuration still verifies the
+ * token with the entry's key.
+ *
+ * Bounded in time (an entry never outlives the token's `exp`, nor `ttl`) and in
+ * size, with CLOCK (second chance) eviction: a hit only sets its entry's
+ * reference bit, so it costs the same whatever the cache holds; a hand sweeping
+ * the slots spares each referenced entry once, and takes the first that was not
+ * used since its last pass. While every entry is live, a new token takes one's
+ * place only when seen a second time within the last {@link DOORKEEPER_SIZE}
+ * new tokens: a working set larger than the cache (tokens cycling) keeps the
+ * cached part hitting instead of churning every entry, and costs about what no
+ * cache costs, not more.
  */
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, { decoded: DecodedJwt; expires: number }>();
   private readonly maxEntries: number;
   private readonly ttl: number;
+  /** Token → its slot. The slot arrays below hold one entry per index. */
+  private readonly slots = new Map<string, number>();
+  private readonly tokens: (string | undefined)[] = [];
+  private readonly values: (VerifiedToken | undefined)[] = [];
+  /** When each entry stops being served, in ms since the epoch; 0 for a free slot. */
+  private readonly expires: number[] = [];
+  /** 1 when the entry was used since the hand last passed it. */
+  private readonly referenced: number[] = [];
+  private hand = 0;
+  /** Header segment → its decoded header, shared by the entries. */
+  private readonly headers = new Map<string, JwtHeader>();
+  /** Tokens seen once while the cache was full of live entries. */
+  private readonly doorkeeper = new Set<string>();
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 10_000;
@@ -27,26 +63,104 @@ export class VerifiedTokenCache {
     if (!(this.ttl > 0)) throw new RangeError('verifiedTokenCache: `ttl` must be positive');
   }
 
+  /** Entries held, live or expired but not yet replaced. */
   get size(): number {
-    return this.entries.size;
+    return this.slots.size;
   }
 
-  get(token: string): DecodedJwt | undefined {
-    const entry = this.entries.get(token);
-    if (entry === undefined) return undefined;
-    this.entries.delete(token);
-    if (entry.expires <= Date.now()) return undefined;
-    this.entries.set(token, entry); // most recently used last
-    return entry.decoded;
+  /** The token's entry, unless absent or expired. Writes nothing but the entry's reference bit. */
+  get(token: string): VerifiedToken | undefined {
+    const slot = this.slots.get(token);
+    if (slot === undefined || this.expires[slot] <= Date.now()) return undefined;
+    this.referenced[slot] = 1;
+    return this.values[slot];
   }
 
-  set(token: string, decoded: DecodedJwt): void {
-    const exp = typeof decoded.claims.exp === 'number' ? decoded.claims.exp * 1000 : Infinity;
-    const expires = Math.min(exp, Date.now() + this.ttl);
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  /** Caches a token that just passed verification with `verified.key`. */
+  set(token: string, verified: VerifiedToken): void {
+    const time = Date.now();
+    const exp = verified.claims.exp;
+    const expires = Math.min(typeof exp === 'number' ? exp * 1000 : Infinity, time + this.ttl);
+    let slot = this.slots.get(token);
+    if (slot === undefined) {
+      if (this.tokens.length < this.maxEntries) {
+        slot = this.tokens.length;
+      } else {
+        slot = this.victim(time);
+        if (this.expires[slot] > time && !this.seenBefore(token)) return;
+        const previous = this.tokens[slot];
+        if (previous !== undefined) this.slots.delete(previous);
+        this.hand = slot + 1 === this.maxEntries ? 0 : slot + 1;
+      }
+      // A copy of its own: the request's token may be a slice of a much longer header it would keep alive.
+      token = flatCopy(token);
+      this.slots.set(token, slot);
+      this.tokens[slot] = token;
+    }
+    this.referenced[slot] = 0;
+    this.expires[slot] = expires;
     // Shared by every request that sends this token: nobody may change it.
-    this.entries.set(token, { decoded: deepFreeze(decoded), expires });
+    const header = this.sharedHeader(token.slice(0, token.indexOf('.')), verified.header);
+    this.values[slot] = Object.freeze({ header, claims: deepFreeze(reshaped(verified.claims)), key: verified.key });
   }
+
+  /** One frozen header object for every cached token whose header reads the same (all of one issuer's, usually). */
+  private sharedHeader(segment: string, header: JwtHeader): JwtHeader {
+    const shared = this.headers.get(segment);
+    if (shared !== undefined) return shared;
+    deepFreeze(header);
+    if (this.headers.size < SHARED_HEADERS) this.headers.set(flatCopy(segment), header);
+    return header;
+  }
+
+  /** Forgets a token (its key is no longer the configuration's). */
+  delete(token: string): void {
+    const slot = this.slots.get(token);
+    if (slot === undefined) return;
+    this.slots.delete(token);
+    this.tokens[slot] = undefined;
+    this.values[slot] = undefined;
+    this.expires[slot] = 0;
+    this.referenced[slot] = 0;
+  }
+
+  /**
+   * The slot the next entry may take: the first, from the hand on, that is free,
+   * expired or not referenced since the hand last passed; referenced ones get
+   * their second chance (bit cleared). Stops there without passing it, so a
+   * refused newcomer leaves it for the next.
+   */
+  private victim(time: number): number {
+    for (;;) {
+      const slot = this.hand;
+      if (this.referenced[slot] === 0 || this.expires[slot] <= time) return slot;
+      this.referenced[slot] = 0;
+      this.hand = slot + 1 === this.maxEntries ? 0 : slot + 1;
+    }
+  }
+
+  /** Whether the token was seen recently; remembers it otherwise. */
+  private seenBefore(token: string): boolean {
+    if (this.doorkeeper.delete(token)) return true;
+    if (this.doorkeeper.size >= DOORKEEPER_SIZE) this.doorkeeper.clear();
+    this.doorkeeper.add(token);
+    return false;
+  }
+}
+
+/** A string equal to `token` in a buffer of its own (a verified token is plain ASCII). */
+function flatCopy(token: string): string {
+  return Buffer.from(token, 'latin1').toString('latin1');
+}
+
+/**
+ * The same claims in an object built property by property. An object made by
+ * spreading (as verification makes claims) has a shape that cannot remember
+ * its frozen variant, so freezing it creates a new shape for every token (some
+ * 260 bytes each); this one's frozen shape is shared by every token alike.
+ */
+function reshaped(claims: JwtClaims): JwtClaims {
+  return Object.fromEntries(Object.entries(claims)) as JwtClaims;
 }
 
 function deepFreeze<T>(value: T): T {

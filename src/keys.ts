@@ -176,7 +176,7 @@ export class KeyStore {
    * The key that verifies a token with this header, chosen by the configuration
    * (the token's `alg` must be accepted, and must be its key's own algorithm).
    */
-  async verificationKey(header: JwtHeader, unverifiedClaims: () => Record<string, unknown>): Promise<VerificationKey> {
+  verificationKey(header: JwtHeader, unverifiedClaims: () => Record<string, unknown>): VerificationKey | Promise<VerificationKey> {
     const alg = header.alg;
     if (this.byKid) {
       if (header.kid === undefined) throw new JwtDecodeError('Missing "kid" header');
@@ -188,16 +188,19 @@ export class KeyStore {
       return entry;
     }
     if (!this.decodeAlgorithms.includes(alg as Algorithm)) throw new JwtDecodeError('The specified alg value is not allowed');
-    if (this.config.decodeKeyLoader) {
-      const material = await this.config.decodeKeyLoader(header, unverifiedClaims());
-      try {
-        return { algorithm: alg as Algorithm, key: toKey(material, alg as Algorithm, 'verify', this.allowWeakSecret) };
-      } catch {
-        // The token chose an accepted alg its key does not fit (e.g. HS256 for an RSA key).
-        throw new JwtDecodeError('The specified alg value is not allowed');
-      }
-    }
+    if (this.config.decodeKeyLoader) return this.loadedKey(this.config.decodeKeyLoader, header, unverifiedClaims());
     return this.byAlgorithm.get(alg as Algorithm)!;
+  }
+
+  private async loadedKey(loader: DecodeKeyLoader, header: JwtHeader, unverifiedClaims: Record<string, unknown>): Promise<VerificationKey> {
+    const material = await loader(header, unverifiedClaims);
+    const algorithm = header.alg as Algorithm;
+    try {
+      return { algorithm, key: toKey(material, algorithm, 'verify', this.allowWeakSecret) };
+    } catch {
+      // The token chose an accepted alg its key does not fit (e.g. HS256 for an RSA key).
+      throw new JwtDecodeError('The specified alg value is not allowed');
+    }
   }
 
   /** The public keys as a JWK Set: never a private key, never an HMAC secret. */

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { verify as jwsVerify } from 'jsonwebtoken';
+import type { VerifiedToken } from './cache';
 import { now, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
 import type { ResolvedConfig } from './config';
 import { isHighS, signatureLength } from './ecdsa';
@@ -26,10 +27,17 @@ export async function verifyToken(token: string, config: ResolvedConfig, options
   if (token.length > config.maxTokenLength) throw new JwtDecodeError('Token is too long');
   const cache = options.allowExpired ? undefined : config.cache;
   const cached = cache?.get(token);
-  if (cached) return cached;
-  const decoded = await decodeAndVerify(token, config, options);
-  cache?.set(token, decoded);
-  return decoded;
+  if (cached) {
+    // An entry never outlives its key: the configuration (a decodeKeyLoader, say) must still pick it.
+    const key = config.keys.verificationKey(cached.header, () => ({ ...cached.claims }));
+    if (key === cached.key) return cached;
+    const current = await key;
+    if (current === cached.key || (current.algorithm === cached.key.algorithm && current.key.equals(cached.key.key))) return cached;
+    cache!.delete(token);
+  }
+  const verified = await decodeAndVerify(token, config, options);
+  cache?.set(token, verified);
+  return verified;
 }
 
 /**
@@ -42,7 +50,7 @@ export async function verifyToken(token: string, config: ResolvedConfig, options
  * claims (see {@link checkClaims}). No token has a second accepted string
  * form with the same bytes; with `allowHighS: false`, none at all.
  */
-async function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyOptions): Promise<DecodedJwt> {
+async function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyOptions): Promise<VerifiedToken> {
   const segments = token.split('.');
   if (segments.length !== 3) throw new JwtDecodeError(segments.length < 3 ? 'Not enough segments' : 'Too many segments');
   const [headerSegment, payloadSegment, signatureSegment] = segments;
@@ -59,7 +67,8 @@ async function decodeAndVerify(token: string, config: ResolvedConfig, options: V
   // Flask-JWT-Extended reads the payload (unverified, for its key loader) before the signature.
   const payload = parseObject(payloadBytes, 'payload');
 
-  const { algorithm, key } = await config.keys.verificationKey(header, () => payload);
+  const key = await config.keys.verificationKey(header, () => payload);
+  const { algorithm } = key;
   const length = signatureLength(algorithm);
   if (length !== undefined) {
     const signature = Buffer.from(signatureSegment, 'base64url');
@@ -68,12 +77,12 @@ async function decodeAndVerify(token: string, config: ResolvedConfig, options: V
   }
   try {
     // Expiry and the other claims are ours to check below, in PyJWT's order and with its messages.
-    jwsVerify(token, key, { algorithms: [algorithm], ignoreExpiration: true, ignoreNotBefore: true });
+    jwsVerify(token, key.key, { algorithms: [algorithm], ignoreExpiration: true, ignoreNotBefore: true });
   } catch {
     // Form, header, payload, algorithm and key are checked above: what jsonwebtoken still refuses is the signature.
     throw new InvalidSignatureError();
   }
-  return { header, claims: checkClaims(payload, config, options) };
+  return { header, claims: checkClaims(payload, config, options), key };
 }
 
 /** A header or payload segment: canonical base64url, decoded. */
