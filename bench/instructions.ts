@@ -1,0 +1,247 @@
+/**
+ * `npm run bench:instructions`: CPU instructions per request, counted by
+ * valgrind's callgrind, a measure that the machine's load does not move (unlike
+ * req/s on shared cores, where client and server compete).
+ *
+ * Each scenario's server (bench/server.ts) runs under
+ * `valgrind --tool=callgrind --instr-atstart=no`: uninstrumented through start-up
+ * and a warm-up (JIT tiers, caches filled), then instrumentation is switched on
+ * (`callgrind_control -i on`) for a fixed window of requests, off again, and the
+ * window's count dumped. Every thread of the server counts (JIT compiler, GC).
+ * The client runs natively in this process and is not counted.
+ *
+ * INSTR_REQUESTS (requests per window, default 2000), INSTR_WINDOWS (windows per
+ * scenario, default 3), INSTR_WARMUP (warm-up requests, default 3000; the
+ * many-token scenarios also go once through all their tokens), INSTR_CONNECTIONS
+ * (keep-alive connections, default 4), INSTR_PARALLEL (servers measured at once,
+ * default 2: counts do not depend on it), INSTR_ONLY (comma-separated scenario
+ * names), INSTR_OUTPUT (default bench/instructions.json).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { JwtManager } from '../src';
+import { HS256_CONFIG, SCENARIOS } from './server';
+
+const requestsPerWindow = Number(process.env.INSTR_REQUESTS ?? 2000);
+const windows = Number(process.env.INSTR_WINDOWS ?? 3);
+const warmup = Number(process.env.INSTR_WARMUP ?? 3000);
+const connections = Number(process.env.INSTR_CONNECTIONS ?? 4);
+const parallel = Number(process.env.INSTR_PARALLEL ?? 2);
+const output = process.env.INSTR_OUTPUT ?? join(__dirname, '..', '..', 'bench', 'instructions.json');
+const only = process.env.INSTR_ONLY?.split(',').map((name) => name.trim());
+
+/** Which tokens the requests carry: the server's one token, distinct tokens in a cycle, or one hot token after many others. */
+type Traffic = { kind: 'one' } | { kind: 'cycle'; distinct: number } | { kind: 'hot'; others: number };
+
+interface InstructionScenario {
+  name: string;
+  server: string;
+  traffic: Traffic;
+}
+
+const one: Traffic = { kind: 'one' };
+/** The no-op checker: routing-controllers' `@Authorized` with a checker that only looks for the header. The ceiling. */
+const CEILING = 'no-op checker';
+
+const INSTRUCTION_SCENARIOS: InstructionScenario[] = [
+  { name: 'unprotected', server: 'unprotected', traffic: one },
+  { name: CEILING, server: 'noop @Authorized', traffic: one },
+  { name: 'HS256 cache (one token)', server: 'HS256', traffic: one },
+  { name: 'HS256 cache (10k distinct tokens cycling)', server: 'HS256', traffic: { kind: 'cycle', distinct: 10_000 } },
+  { name: 'HS256 no cache', server: 'HS256 no cache', traffic: one },
+  { name: 'HS256 cache (one hot token among 10k others)', server: 'HS256', traffic: { kind: 'hot', others: 10_000 } },
+  { name: 'HS256 cache (20k distinct tokens cycling: past its size)', server: 'HS256', traffic: { kind: 'cycle', distinct: 20_000 } },
+  { name: 'RS256 cache', server: 'RS256', traffic: one },
+  { name: 'RS256 no cache', server: 'RS256 no cache', traffic: one },
+  { name: 'ES256 cache', server: 'ES256', traffic: one },
+  { name: 'ES256 no cache', server: 'ES256 no cache', traffic: one },
+  { name: 'fast-jwt checker (its cache)', server: 'fast-jwt checker', traffic: one },
+  { name: 'jsonwebtoken checker (KeyObject)', server: 'jsonwebtoken checker', traffic: one },
+];
+
+interface Measured {
+  scenario: string;
+  /** Instructions per request of each window. */
+  windows: number[];
+  /** Their median. */
+  instructions: number;
+}
+
+// Killed on the way out, whatever failed.
+const servers = new Set<ChildProcess>();
+process.on('exit', () => servers.forEach((child) => child.kill()));
+
+/** The server of `scenario` under callgrind, instrumentation off until asked. */
+async function startServer(scenario: string, dir: string): Promise<{ child: ChildProcess; port: number; token: string }> {
+  const child = spawn('valgrind', [
+    '--tool=callgrind', '--instr-atstart=no',
+    // V8 writes machine code at run time: valgrind must notice code that changes.
+    '--smc-check=all-non-file',
+    `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`, `--log-file=${join(dir, 'valgrind.%p.log')}`,
+    process.execPath, join(__dirname, 'server.js'), scenario,
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  servers.add(child);
+  child.once('exit', () => servers.delete(child));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk;
+      const ready = /READY .*\n/.exec(out);
+      if (ready) resolve(ready[0]);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${scenario}: server exited with ${code}`)));
+  });
+  const [, port, token] = line.trim().split(' ');
+  return { child, port: Number(port), token };
+}
+
+/** Sends `count` GET requests over `connections` keep-alive connections; every answer must be 200. */
+async function send(agent: Agent, port: number, path: string, count: number, nextToken: () => string): Promise<void> {
+  let sent = 0;
+  const one = (token: string) => new Promise<void>((resolve, reject) => {
+    const req = request({ agent, host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: answered ${res.statusCode}`))));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (sent < count) {
+      sent++;
+      await one(nextToken());
+    }
+  }));
+}
+
+const control = (pid: number, ...args: string[]) => promisify(execFile)('callgrind_control', [...args, String(pid)]);
+
+/** The instruction count of the dump callgrind just wrote for `pid`, the dump's file removed. */
+function lastDumpTotal(dir: string, pid: number): number {
+  const prefix = `callgrind.out.${pid}.`;
+  const dumps = readdirSync(dir).filter((file) => file.startsWith(prefix)).sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)));
+  const file = join(dir, dumps[dumps.length - 1]);
+  const total = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
+  rmSync(file);
+  if (!total) throw new Error(`no totals in ${file}`);
+  return Number(total[1]);
+}
+
+async function distinctTokens(count: number): Promise<string[]> {
+  const minter = new JwtManager(HS256_CONFIG);
+  return Promise.all(Array.from({ length: count }, (_, i) => minter.tokens.createAccessToken(`user-${i}`)));
+}
+
+async function measure(scenario: InstructionScenario, dir: string, token: string): Promise<Measured> {
+  const { path } = SCENARIOS[scenario.server];
+  const { traffic } = scenario;
+  const server = await startServer(scenario.server, dir);
+  const pid = server.child.pid!;
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  try {
+    // The checkers compared with the library get the library's HS256 token, the same header; RS and ES their server's own.
+    const own = scenario.server.startsWith('RS') || scenario.server.startsWith('ES') ? server.token : token;
+    let next: () => string = () => own;
+    let warm = warmup;
+    if (traffic.kind === 'cycle') {
+      const tokens = await distinctTokens(traffic.distinct);
+      let i = 0;
+      next = () => tokens[i++ % tokens.length];
+      warm += traffic.distinct;
+    } else if (traffic.kind === 'hot') {
+      const others = await distinctTokens(traffic.others);
+      let i = 0;
+      await send(agent, server.port, path, others.length, () => others[i++]);
+    }
+    await send(agent, server.port, path, warm, next);
+    const counts: number[] = [];
+    for (let window = 0; window < windows; window++) {
+      await control(pid, '-i', 'on');
+      await send(agent, server.port, path, requestsPerWindow, next);
+      await control(pid, '-i', 'off');
+      await control(pid, '-d');
+      counts.push(lastDumpTotal(dir, pid) / requestsPerWindow);
+    }
+    console.error(`${scenario.name}: ${counts.map((c) => (c / 1000).toFixed(1)).join(', ')} k instructions/request`);
+    return { scenario: scenario.name, windows: counts, instructions: median(counts) };
+  } finally {
+    agent.destroy();
+    server.child.kill();
+    await once(server.child, 'exit');
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+async function main(): Promise<void> {
+  const chosen = INSTRUCTION_SCENARIOS.filter((s) => !only || only.includes(s.name));
+  if (chosen.length === 0) throw new Error(`INSTR_ONLY names no scenario; the scenarios: ${INSTRUCTION_SCENARIOS.map((s) => s.name).join('; ')}`);
+  const dir = mkdtempSync(join(tmpdir(), 'callgrind-'));
+  const [token] = await distinctTokens(1);
+  const results: Measured[] = [];
+  try {
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(parallel, chosen.length) }, async () => {
+      while (next < chosen.length) {
+        const scenario = chosen[next++];
+        results.push(await measure(scenario, dir, token));
+      }
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  results.sort((a, b) => chosen.findIndex((s) => s.name === a.scenario) - chosen.findIndex((s) => s.name === b.scenario));
+
+  const find = (name: string) => results.find((r) => r.scenario === name)?.instructions;
+  const ceiling = find(CEILING);
+  const rows = results.map((r) => ({
+    ...r,
+    spread: (Math.max(...r.windows) - Math.min(...r.windows)) / r.instructions,
+    timesCeiling: ceiling === undefined ? undefined : r.instructions / ceiling,
+  }));
+  writeFileSync(output, `${JSON.stringify({
+    date: new Date().toISOString(),
+    machine: `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
+    settings: { requestsPerWindow, windows, warmup, connections },
+    results: rows,
+  }, null, 2)}\n`);
+
+  const fixed = (value: number | undefined, digits: number) => (value === undefined ? '–' : value.toFixed(digits));
+  console.log(`| scenario | k instr/req | spread of ${windows} windows | × ${CEILING} | ${CEILING} ÷ scenario |`);
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const inverse = r.timesCeiling === undefined ? undefined : 1 / r.timesCeiling;
+    console.log(`| ${r.scenario} | ${fixed(r.instructions / 1000, 1)} | ${fixed(r.spread * 100, 1)} % | ${fixed(r.timesCeiling, 3)} | ${fixed(inverse, 2)} |`);
+  }
+  const ratio = (a: string, b: string) => {
+    const [x, y] = [find(a), find(b)];
+    return x === undefined || y === undefined ? undefined : x / y;
+  };
+  console.log('');
+  const checks: [string, string, string][] = [
+    ['HS256 cache (one token)', CEILING, 'cache hit ÷ no-op checker'],
+    ['HS256 no cache', 'jsonwebtoken checker (KeyObject)', 'no cache ÷ jsonwebtoken checker'],
+    ['HS256 cache (20k distinct tokens cycling: past its size)', 'HS256 no cache', 'past the cache ÷ no cache'],
+    ['HS256 cache (one hot token among 10k others)', 'HS256 cache (one token)', 'hot token among 10k ÷ one token'],
+  ];
+  for (const [a, b, label] of checks) {
+    const value = ratio(a, b);
+    if (value !== undefined) console.log(`${label}: ${value.toFixed(3)}`);
+  }
+  console.log(`\n${requestsPerWindow} requests per window, ${windows} windows after ${warmup} warm-up requests, ${connections} connections. Written to ${output}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
