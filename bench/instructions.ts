@@ -7,7 +7,8 @@
  * `valgrind --tool=callgrind --instr-atstart=no`: uninstrumented through start-up
  * and a warm-up (JIT tiers, caches filled), then instrumentation is switched on
  * (`callgrind_control -i on`) for a fixed window of requests, off again, and the
- * window's count dumped. Every thread of the server counts (JIT compiler, GC).
+ * window's count dumped. Every thread of the server counts (JIT compiler, GC);
+ * a full collection before each window makes every window start from the same heap.
  * The client runs natively in this process and is not counted.
  *
  * INSTR_REQUESTS (requests per window, default 2000), INSTR_WINDOWS (windows per
@@ -83,7 +84,7 @@ async function startServer(scenario: string, dir: string): Promise<{ child: Chil
     // V8 writes machine code at run time: valgrind must notice code that changes.
     '--smc-check=all-non-file',
     `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`, `--log-file=${join(dir, 'valgrind.%p.log')}`,
-    process.execPath, join(__dirname, 'server.js'), scenario,
+    process.execPath, '--expose-gc', join(__dirname, 'server.js'), scenario,
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   servers.add(child);
   child.once('exit', () => servers.delete(child));
@@ -162,6 +163,8 @@ async function measure(scenario: InstructionScenario, dir: string, token: string
     await send(agent, server.port, path, warm, next);
     const counts: number[] = [];
     for (let window = 0; window < windows; window++) {
+      // Garbage of the warm-up or the last window would be collected inside this one, by chance.
+      await send(agent, server.port, '/gc', 1, () => own);
       await control(pid, '-i', 'on');
       await send(agent, server.port, path, requestsPerWindow, next);
       await control(pid, '-i', 'off');

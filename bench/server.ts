@@ -5,12 +5,13 @@
  * the `Express …` ones, on Express) behind a different guard.
  */
 import 'reflect-metadata';
-import { createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createSecretKey, generateKeyPairSync } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSigner, createVerifier } from 'fast-jwt';
 import express from 'express';
 import Koa from 'koa';
+import { verify as jsonwebtokenVerify } from 'jsonwebtoken';
 import koaJwt from 'koa-jwt';
 import { Redis } from 'ioredis';
 import { Authorized, Get, JsonController, Post, useExpressServer, useKoaServer, type Action, type RoutingControllersOptions } from 'routing-controllers';
@@ -20,9 +21,6 @@ export const SECRET = 'bench-secret-bench-secret-bench-secret-bench-secret-01234
 /** The configuration every HS256 scenario verifies with, and the instruction benchmark mints its tokens with. */
 export const HS256_CONFIG: JwtConfig = { secretKey: SECRET, accessTokenExpires: '1h' };
 
-// The reference checker's engine; a minimal signature, as the bench only calls `verify`.
-const jsonwebtoken = require('jsonwebtoken') as { verify(token: string, key: KeyObject, options: { algorithms: string[] }): unknown };
-
 let issuer: JwtManager;
 
 @JsonController()
@@ -30,6 +28,8 @@ class BenchController {
   @Get('/open') open() { return { ok: true }; }
   @Get('/rss') rss() { return { rss: process.memoryUsage().rss }; }
   @Get('/cpu') cpu() { const { user, system } = process.cpuUsage(); return { micros: user + system }; }
+  /** A full collection (under `node --expose-gc`), so each measured window starts from the same heap. */
+  @Get('/gc') gc() { (globalThis as { gc?: () => void }).gc?.(); return { ok: true }; }
   @Get('/authorized') @Authorized() authorized() { return { ok: true }; }
   @Get('/jwt') @JwtRequired() jwt() { return { ok: true }; }
   @Post('/login') async login() {
@@ -127,7 +127,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     // The reference for the uncached path: jsonwebtoken's verify with a KeyObject made once, no cache.
     setup: async () => {
       const key = createSecretKey(Buffer.from(SECRET));
-      return { token: await hs256Token(), checker: bearerChecker((token) => jsonwebtoken.verify(token, key, { algorithms: ['HS256'] })) };
+      return { token: await hs256Token(), checker: bearerChecker((token) => jsonwebtokenVerify(token, key, { algorithms: ['HS256'] })) };
     },
   },
 };
