@@ -7,12 +7,14 @@
  * `valgrind --tool=callgrind --instr-atstart=no`: uninstrumented through start-up
  * and a warm-up (JIT tiers, caches filled), then instrumentation is switched on
  * (`callgrind_control -i on`) for a fixed window of requests, off again, and the
- * window's count dumped. Every thread of the server counts (JIT compiler, GC);
- * a full collection before each window makes every window start from the same heap.
+ * window's count dumped. Every thread of the server counts (JIT compiler, GC):
+ * windows go on until the last INSTR_WINDOWS of them agree within INSTR_STEADY.
  * The client runs natively in this process and is not counted.
  *
- * INSTR_REQUESTS (requests per window, default 2000), INSTR_WINDOWS (windows per
- * scenario, default 3), INSTR_WARMUP (warm-up requests, default 3000; the
+ * INSTR_REQUESTS (requests per window, default 2000), INSTR_WINDOWS (windows counted
+ * per scenario, default 3), INSTR_STEADY (how closely they must agree, default
+ * 0.01 = 1 % of their median), INSTR_MAX_WINDOWS (default 8), INSTR_WARMUP
+ * (warm-up requests, default 5000; the
  * many-token scenarios also go once through all their tokens), INSTR_CONNECTIONS
  * (keep-alive connections, default 4), INSTR_PARALLEL (servers measured at once,
  * default 2: counts do not depend on it), INSTR_ONLY (comma-separated scenario
@@ -30,11 +32,14 @@ import { HS256_CONFIG, SCENARIOS } from './server';
 
 const requestsPerWindow = Number(process.env.INSTR_REQUESTS ?? 2000);
 const windows = Number(process.env.INSTR_WINDOWS ?? 3);
-const warmup = Number(process.env.INSTR_WARMUP ?? 3000);
+const warmup = Number(process.env.INSTR_WARMUP ?? 5000);
 const connections = Number(process.env.INSTR_CONNECTIONS ?? 4);
 const parallel = Number(process.env.INSTR_PARALLEL ?? 2);
 const output = process.env.INSTR_OUTPUT ?? join(__dirname, '..', '..', 'bench', 'instructions.json');
 const only = process.env.INSTR_ONLY?.split(',').map((name) => name.trim());
+/** Windows agreeing within this (spread ÷ median) count as steady. */
+const STEADY = Number(process.env.INSTR_STEADY ?? 0.01);
+const MAX_WINDOWS = Math.max(windows, Number(process.env.INSTR_MAX_WINDOWS ?? 8));
 
 /** Which tokens the requests carry: the server's one token, distinct tokens in a cycle, or one hot token after many others. */
 type Traffic = { kind: 'one' } | { kind: 'cycle'; distinct: number } | { kind: 'hot'; others: number };
@@ -67,8 +72,12 @@ const INSTRUCTION_SCENARIOS: InstructionScenario[] = [
 
 interface Measured {
   scenario: string;
-  /** Instructions per request of each window. */
+  /** Instructions per request of each window counted. */
   windows: number[];
+  /** Those of the windows before, while V8 was still compiling. */
+  discarded: number[];
+  /** Whether the counted windows agreed within {@link STEADY}. */
+  steady: boolean;
   /** Their median. */
   instructions: number;
 }
@@ -84,7 +93,7 @@ async function startServer(scenario: string, dir: string): Promise<{ child: Chil
     // V8 writes machine code at run time: valgrind must notice code that changes.
     '--smc-check=all-non-file',
     `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`, `--log-file=${join(dir, 'valgrind.%p.log')}`,
-    process.execPath, '--expose-gc', join(__dirname, 'server.js'), scenario,
+    process.execPath, join(__dirname, 'server.js'), scenario,
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   servers.add(child);
   child.once('exit', () => servers.delete(child));
@@ -161,23 +170,31 @@ async function measure(scenario: InstructionScenario, dir: string, token: string
       await send(agent, server.port, path, others.length, () => others[i++]);
     }
     await send(agent, server.port, path, warm, next);
+    // V8 keeps compiling hot code on background threads for a while: windows go on until the
+    // last `windows` of them agree within STEADY, at most MAX_WINDOWS in all.
     const counts: number[] = [];
-    for (let window = 0; window < windows; window++) {
-      // Garbage of the warm-up or the last window would be collected inside this one, by chance.
-      await send(agent, server.port, '/gc', 1, () => own);
+    let last: number[] = [];
+    do {
       await control(pid, '-i', 'on');
       await send(agent, server.port, path, requestsPerWindow, next);
       await control(pid, '-i', 'off');
       await control(pid, '-d');
       counts.push(lastDumpTotal(dir, pid) / requestsPerWindow);
-    }
-    console.error(`${scenario.name}: ${counts.map((c) => (c / 1000).toFixed(1)).join(', ')} k instructions/request`);
-    return { scenario: scenario.name, windows: counts, instructions: median(counts) };
+      last = counts.slice(-windows);
+    } while ((last.length < windows || spread(last) > STEADY) && counts.length < MAX_WINDOWS);
+    const steady = last.length === windows && spread(last) <= STEADY;
+    console.error(`${scenario.name}: ${counts.map((c) => (c / 1000).toFixed(1)).join(', ')} k instructions/request${steady ? '' : ' (not steady)'}`);
+    return { scenario: scenario.name, windows: last, discarded: counts.slice(0, -windows), steady, instructions: median(last) };
   } finally {
     agent.destroy();
     server.child.kill();
     await once(server.child, 'exit');
   }
+}
+
+/** (largest − smallest) ÷ median. */
+function spread(values: number[]): number {
+  return (Math.max(...values) - Math.min(...values)) / median(values);
 }
 
 function median(values: number[]): number {
@@ -209,7 +226,7 @@ async function main(): Promise<void> {
   const ceiling = find(CEILING);
   const rows = results.map((r) => ({
     ...r,
-    spread: (Math.max(...r.windows) - Math.min(...r.windows)) / r.instructions,
+    spread: spread(r.windows),
     timesCeiling: ceiling === undefined ? undefined : r.instructions / ceiling,
   }));
   writeFileSync(output, `${JSON.stringify({
@@ -224,7 +241,7 @@ async function main(): Promise<void> {
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const inverse = r.timesCeiling === undefined ? undefined : 1 / r.timesCeiling;
-    console.log(`| ${r.scenario} | ${fixed(r.instructions / 1000, 1)} | ${fixed(r.spread * 100, 1)} % | ${fixed(r.timesCeiling, 3)} | ${fixed(inverse, 2)} |`);
+    console.log(`| ${r.scenario}${r.steady ? '' : ' (not steady)'} | ${fixed(r.instructions / 1000, 1)} | ${fixed(r.spread * 100, 1)} % | ${fixed(r.timesCeiling, 3)} | ${fixed(inverse, 2)} |`);
   }
   const ratio = (a: string, b: string) => {
     const [x, y] = [find(a), find(b)];

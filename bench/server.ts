@@ -6,6 +6,7 @@
  */
 import 'reflect-metadata';
 import { createSecretKey, generateKeyPairSync } from 'node:crypto';
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSigner, createVerifier } from 'fast-jwt';
@@ -28,8 +29,6 @@ class BenchController {
   @Get('/open') open() { return { ok: true }; }
   @Get('/rss') rss() { return { rss: process.memoryUsage().rss }; }
   @Get('/cpu') cpu() { const { user, system } = process.cpuUsage(); return { micros: user + system }; }
-  /** A full collection (under `node --expose-gc`), so each measured window starts from the same heap. */
-  @Get('/gc') gc() { (globalThis as { gc?: () => void }).gc?.(); return { ok: true }; }
   @Get('/authorized') @Authorized() authorized() { return { ok: true }; }
   @Get('/jwt') @JwtRequired() jwt() { return { ok: true }; }
   @Post('/login') async login() {
@@ -83,7 +82,8 @@ function bearerChecker(verify: (token: string) => unknown): (action: Action) => 
 async function redisStore(): Promise<RedisRevocationStore> {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true, lazyConnect: true, enableOfflineQueue: false });
   await redis.connect();
-  return new RedisRevocationStore(redis, { prefix: `bench:${process.pid}` });
+  // Workers of one cluster share their revocations (bench/cluster.ts); otherwise each server has its own.
+  return new RedisRevocationStore(redis, { prefix: process.env.BENCH_REDIS_PREFIX ?? `bench:${process.pid}` });
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -137,6 +137,12 @@ async function main(): Promise<void> {
   const scenario = SCENARIOS[name];
   if (!scenario) throw new Error(`unknown scenario "${name}"; one of: ${Object.keys(SCENARIOS).join(', ')}`);
   const koa = new Koa();
+  if (cluster.isWorker) {
+    koa.use(async (ctx, next) => {
+      ctx.set('x-worker', String(process.pid)); // which worker answered, for bench/cluster.ts
+      await next();
+    });
+  }
   const { token, checker, jwt } = await scenario.setup(koa);
   const options: RoutingControllersOptions = {
     controllers: [BenchController],
