@@ -123,6 +123,17 @@ describe('verified-token cache: eviction and admission', () => {
     expect(cache.get('new-999')).not.to.equal(undefined);
   });
 
+  it('finds a token by its whole string: another ending alike (same index key) is never taken for it', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 10 });
+    const ending = '.signature-tail-0123456789';
+    cache.set(`header.payload-a${ending}`, verified('a'));
+    expect(cache.get(`header.payload-b${ending}`)).to.equal(undefined);
+    expect(cache.get(`header.payload-a${ending}`)?.claims.sub).to.equal('a');
+    cache.set(`header.payload-b${ending}`, verified('b'));
+    expect(cache.get(`header.payload-b${ending}`)?.claims.sub).to.equal('b');
+    expect(cache.get(`header.payload-a${ending}`)).to.equal(undefined);
+  });
+
   it('an expired entry gives its place to the next token at once', async () => {
     const cache = new VerifiedTokenCache({ maxEntries: 2, ttl: 30 });
     cache.set('a', verified('a'));

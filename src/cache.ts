@@ -23,7 +23,7 @@ const DOORKEEPER_SIZE = 256;
 const SHARED_HEADERS = 64;
 
 /**
- * Tokens that passed decoding, signature and claim checks, keyed by their exact
+ * Tokens that passed decoding, signature and claim checks, found by their exact
  * string, so a token sent again and again is verified once. Only verification
  * is cached: type, freshness, revocation and CSRF checks run on every request,
  * and the caller checks on every hit that the configuration still verifies the
@@ -42,8 +42,8 @@ const SHARED_HEADERS = 64;
 export class VerifiedTokenCache {
   private readonly maxEntries: number;
   private readonly ttl: number;
-  /** Token → its slot. The slot arrays below hold one entry per index. */
-  private readonly slots = new Map<string, number>();
+  /** {@link indexKey} of the token → its slot. The slot arrays below hold one entry per index. */
+  private readonly slots = new Map<number, number>();
   private readonly tokens: (string | undefined)[] = [];
   private readonly values: (VerifiedToken | undefined)[] = [];
   /** When each entry stops being served, in ms since the epoch; 0 for a free slot. */
@@ -53,8 +53,8 @@ export class VerifiedTokenCache {
   private hand = 0;
   /** Header segment → its decoded header, shared by the entries. */
   private readonly headers = new Map<string, JwtHeader>();
-  /** Tokens seen once while the cache was full of live entries. */
-  private readonly doorkeeper = new Set<string>();
+  /** {@link indexKey}s of tokens seen once while the cache was full of live entries. */
+  private readonly doorkeeper = new Set<number>();
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 10_000;
@@ -70,8 +70,8 @@ export class VerifiedTokenCache {
 
   /** The token's entry, unless absent or expired. Writes nothing but the entry's reference bit. */
   get(token: string): VerifiedToken | undefined {
-    const slot = this.slots.get(token);
-    if (slot === undefined || this.expires[slot] <= Date.now()) return undefined;
+    const slot = this.slots.get(indexKey(token));
+    if (slot === undefined || this.tokens[slot] !== token || this.expires[slot] <= Date.now()) return undefined;
     this.referenced[slot] = 1;
     return this.values[slot];
   }
@@ -81,21 +81,24 @@ export class VerifiedTokenCache {
     const time = Date.now();
     const exp = verified.claims.exp;
     const expires = Math.min(typeof exp === 'number' ? exp * 1000 : Infinity, time + this.ttl);
-    let slot = this.slots.get(token);
+    const key = indexKey(token);
+    let slot = this.slots.get(key);
     if (slot === undefined) {
       if (this.tokens.length < this.maxEntries) {
         slot = this.tokens.length;
       } else {
         slot = this.victim(time);
-        if (this.expires[slot] > time && !this.seenBefore(token)) return;
+        if (this.expires[slot] > time && !this.seenBefore(key)) return;
         const previous = this.tokens[slot];
-        if (previous !== undefined) this.slots.delete(previous);
+        if (previous !== undefined) this.slots.delete(indexKey(previous));
         this.hand = slot + 1 === this.maxEntries ? 0 : slot + 1;
       }
+      this.slots.set(key, slot);
+    }
+    // (A slot found under the key may hold another token that shares it: this one takes its place.)
+    if (this.tokens[slot] !== token) {
       // A copy of its own: the request's token may be a slice of a much longer header it would keep alive.
-      token = flatCopy(token);
-      this.slots.set(token, slot);
-      this.tokens[slot] = token;
+      this.tokens[slot] = flatCopy(token);
     }
     this.referenced[slot] = 0;
     this.expires[slot] = expires;
@@ -115,9 +118,10 @@ export class VerifiedTokenCache {
 
   /** Forgets a token (its key is no longer the configuration's). */
   delete(token: string): void {
-    const slot = this.slots.get(token);
-    if (slot === undefined) return;
-    this.slots.delete(token);
+    const key = indexKey(token);
+    const slot = this.slots.get(key);
+    if (slot === undefined || this.tokens[slot] !== token) return;
+    this.slots.delete(key);
     this.tokens[slot] = undefined;
     this.values[slot] = undefined;
     this.expires[slot] = 0;
@@ -139,13 +143,28 @@ export class VerifiedTokenCache {
     }
   }
 
-  /** Whether the token was seen recently; remembers it otherwise. */
-  private seenBefore(token: string): boolean {
-    if (this.doorkeeper.delete(token)) return true;
+  /** Whether the token (its key) was seen recently; remembers it otherwise. */
+  private seenBefore(key: number): boolean {
+    if (this.doorkeeper.delete(key)) return true;
     if (this.doorkeeper.size >= DOORKEEPER_SIZE) this.doorkeeper.clear();
-    this.doorkeeper.add(token);
+    this.doorkeeper.add(key);
     return false;
   }
+}
+
+/** How many of a token's last characters its index key mixes: its signature's, as random as the signature is. */
+const KEY_CHARACTERS = 8;
+
+/**
+ * The number a token is indexed by: its last characters (the signature's)
+ * mixed into 30 bits. Hashing that small integer costs a fraction of hashing
+ * the whole token string; a hit still compares the whole token, so tokens that
+ * share a key (by chance, or forged) are never confused.
+ */
+function indexKey(token: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = Math.max(0, token.length - KEY_CHARACTERS); i < token.length; i++) hash = Math.imul(hash ^ token.charCodeAt(i), 0x01000193);
+  return hash & 0x3fffffff;
 }
 
 /** A string equal to `token` in a buffer of its own (a verified token is plain ASCII). */

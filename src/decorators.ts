@@ -3,9 +3,9 @@ import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { createParamDecorator, getMetadataArgsStorage, type Action } from 'routing-controllers';
 import { ClaimsValidationError, JwtRequirementMissingError } from './errors';
-import { rejectRequest, wasVerified } from './manager';
+import { rejectRequest } from './manager';
 import { actionKey, bindAction, type BoundRequest } from './request/adapter';
-import { requestState } from './request/state';
+import { requestState, wasVerified } from './request/state';
 import { JwtRequirement, type JwtRequiredOptions } from './requirement';
 
 /** A decorator that fits both a controller class and an action method. */

@@ -1,16 +1,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { now, type JwtClaims } from './claims';
-import type { ResolvedConfig } from './config';
+import { now, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
+import type { ResolvedConfig, TokenLocation } from './config';
 import {
   ClaimsVerificationError, CsrfError, ExpiredTokenError, FreshTokenRequiredError, JwtDecodeError, JwtError, RoleMissingError, UserLookupError,
   WrongTokenTypeError,
 } from './errors';
 import { CorsPreflightResponse } from './http-error';
 import type { RequestAdapter } from './request/adapter';
-import { locateToken, readUnparsedBody } from './request/locations';
-import { setRequestState, type JwtRequestState } from './request/state';
+import { locateToken, readUnparsedBody, type LocatedToken } from './request/locations';
+import { recordAnonymous, recordRequestState, type JwtRequestState } from './request/state';
 import type { JwtRequiredOptions } from './requirement';
 import { verifyToken } from './verify';
+import { isThenable } from './thenable';
 
 /**
  * The one path every protected request takes, in Flask-JWT-Extended's order so
@@ -22,45 +23,101 @@ import { verifyToken } from './verify';
  * `JwtError`, or a {@link CorsPreflightResponse} for a CORS preflight. Any other
  * OPTIONS request is checked like a GET: no method skips authentication.
  */
-export async function verifyRequest<C extends object>(
+export function verifyRequest<C extends object>(
   adapter: RequestAdapter<C>,
   ctx: C,
   config: ResolvedConfig,
   options: Readonly<JwtRequiredOptions>,
   roles: readonly string[] = options.roles ?? [],
-): Promise<JwtRequestState | undefined> {
+): JwtRequestState | undefined | Promise<JwtRequestState | undefined> {
   if (isCorsPreflight(adapter, ctx)) throw new CorsPreflightResponse();
-  const refresh = !!options.refresh;
   const locations = options.locations ?? config.tokenLocation;
-  const reading = readUnparsedBody(adapter, ctx, config, locations, refresh);
-  if (reading) await reading;
-  const located = locateToken(adapter, ctx, config, locations, refresh, !!options.optional && roles.length === 0);
-  if (!located) return undefined;
+  const reading = readUnparsedBody(adapter, ctx, config, locations, !!options.refresh);
+  if (reading) return reading.then(() => verifyLocated(adapter, ctx, config, options, roles, locations));
+  return verifyLocated(adapter, ctx, config, options, roles, locations);
+}
 
-  const { header, claims } = await verifyToken(located.token, config).catch((error: unknown) => {
-    // Flask-JWT-Extended matches an expired token's CSRF value before it calls it expired.
-    if (error instanceof ExpiredTokenError && error.claims && located.csrf !== undefined) checkCsrf(error.claims, located.csrf);
-    throw error;
-  });
+/** From the token's location on, once any body the library reads itself has arrived. */
+function verifyLocated<C extends object>(
+  adapter: RequestAdapter<C>,
+  ctx: C,
+  config: ResolvedConfig,
+  options: Readonly<JwtRequiredOptions>,
+  roles: readonly string[],
+  locations: readonly TokenLocation[],
+): JwtRequestState | undefined | Promise<JwtRequestState | undefined> {
+  const located = locateToken(adapter, ctx, config, locations, !!options.refresh, !!options.optional && roles.length === 0);
+  if (!located) {
+    recordAnonymous(ctx);
+    return undefined;
+  }
+  let verified: DecodedJwt | Promise<DecodedJwt>;
   try {
+    verified = verifyToken(located.token, config);
+  } catch (error) {
+    throw csrfBeforeExpiry(error, located);
+  }
+  // A cached token is checked synchronously, so a request that needs nothing
+  // asynchronous (no loader, an in-process store) passes without a promise.
+  if (!isThenable(verified)) return checkVerified(adapter, ctx, config, options, roles, located, verified);
+  return verified.then(
+    (decoded) => checkVerified(adapter, ctx, config, options, roles, located, decoded),
+    (error: unknown) => { throw csrfBeforeExpiry(error, located); },
+  );
+}
+
+/** Flask-JWT-Extended matches an expired token's CSRF value before it calls it expired. */
+function csrfBeforeExpiry(error: unknown, located: LocatedToken): unknown {
+  if (error instanceof ExpiredTokenError && error.claims && located.csrf !== undefined) checkCsrf(error.claims, located.csrf);
+  return error;
+}
+
+/** Every check after verification; synchronous until a loader or the revocation store answers later. */
+function checkVerified<C extends object>(
+  adapter: RequestAdapter<C>,
+  ctx: C,
+  config: ResolvedConfig,
+  options: Readonly<JwtRequiredOptions>,
+  roles: readonly string[],
+  located: LocatedToken,
+  { header, claims }: DecodedJwt,
+): JwtRequestState | Promise<JwtRequestState> {
+  try {
+    const refresh = !!options.refresh;
     if (located.csrf !== undefined) checkCsrf(claims, located.csrf);
     if (options.verifyType !== false) checkType(claims, refresh);
     if (options.fresh) checkFresh(claims);
-    await config.revocation.check(claims, { refresh, skip: !!options.skipRevocationCheck }, adapter, ctx);
-    if (config.tokenVerificationLoader && !(await config.tokenVerificationLoader(header, claims))) throw new ClaimsVerificationError();
+    const revocation = config.revocation.check(claims, { refresh, skip: !!options.skipRevocationCheck }, adapter, ctx);
+    if (isThenable(revocation) || config.tokenVerificationLoader || config.userLookupLoader) {
+      return checkWithLoaders(ctx, config, roles, header, claims, revocation).catch((error: unknown) => { throw withClaims(error, claims); });
+    }
     checkRoles(claims, roles, config.rolesClaim);
     const identity = claims[config.identityClaim] as string;
-    const user = config.userLookupLoader ? await config.userLookupLoader(header, claims) : identity;
-    if (user === undefined || user === null) throw new UserLookupError(`Error loading the user ${identity}`);
-
-    const state: JwtRequestState = { header, claims, identity, user };
-    setRequestState(ctx, state);
-    return state;
+    return recordRequestState(ctx, config, header, claims, identity, identity);
   } catch (error) {
-    if (error instanceof JwtError) error.claims ??= claims;
-    throw error;
+    throw withClaims(error, claims);
   }
 }
+
+/** The rest of the checks once the revocation store answered: the app's claims verification, the roles, the user. */
+async function checkWithLoaders(
+  ctx: object, config: ResolvedConfig, roles: readonly string[], header: JwtHeader, claims: JwtClaims, revocation: void | Promise<void>,
+): Promise<JwtRequestState> {
+  await revocation;
+  if (config.tokenVerificationLoader && !(await config.tokenVerificationLoader(header, claims))) throw new ClaimsVerificationError();
+  checkRoles(claims, roles, config.rolesClaim);
+  const identity = claims[config.identityClaim] as string;
+  const user = config.userLookupLoader ? await config.userLookupLoader(header, claims) : identity;
+  if (user === undefined || user === null) throw new UserLookupError(`Error loading the user ${identity}`);
+  return recordRequestState(ctx, config, header, claims, identity, user);
+}
+
+/** A failure after verification carries the token's claims, for error callbacks. */
+function withClaims(error: unknown, claims: JwtClaims): unknown {
+  if (error instanceof JwtError) error.claims ??= claims;
+  return error;
+}
+
 
 /** A CORS preflight (Fetch standard): OPTIONS with an `Origin` and an `Access-Control-Request-Method`. */
 function isCorsPreflight<C>(adapter: RequestAdapter<C>, ctx: C): boolean {

@@ -17,7 +17,10 @@ import type { KoaContextLike } from './request/adapter-koa';
 import {
   actionKey, bindAction, bindRequest, driverMiddleware, type BoundRequest, type DriverContext, type JwtMiddleware,
 } from './request/adapter';
-import { forgetRequestState, requestState, setRequestState, type JwtRequestState } from './request/state';
+import {
+  recordAnonymous, requestDecider, requestState, restoreRequestState, saveRequestState, wasVerified, type JwtRequestState,
+} from './request/state';
+import { isThenable } from './thenable';
 import { JwtRequirement, type JwtRequiredOptions } from './requirement';
 import { errorResponse } from './responses';
 import { cookieHeaders, headerLocation, tokenHeaders, type HeaderLocation } from './testing';
@@ -57,8 +60,8 @@ interface Renewal {
 }
 
 let currentManager: JwtManager<unknown> | undefined;
-// The manager that decided each request, for failures found later in it (typed claims).
-const managers = new WeakMap<object, JwtManager<unknown>>();
+/** The configuration of `currentManager`. */
+let currentConfig: ResolvedConfig | undefined;
 
 /**
  * The heart of the library: holds the checked configuration and the keys,
@@ -79,6 +82,7 @@ export class JwtManager<User = never> {
     this.config = resolveConfig(config);
     this.tokens = new TokenFactory<User>(this.config);
     currentManager = this;
+    currentConfig = this.config;
   }
 
   /**
@@ -87,10 +91,11 @@ export class JwtManager<User = never> {
    * `true` or throws the error that becomes the response; never answers `false`,
    * whose default message would echo the URL (and a `?jwt=` token in it).
    */
-  readonly authorizationChecker = async (action: Action, roles: unknown[]): Promise<boolean> => {
+  readonly authorizationChecker = (action: Action, roles: unknown[]): boolean | Promise<boolean> => {
     const { options, roles: required } = JwtRequirement.fromAuthorizedRoles(roles);
-    await this.verify(bindAction(action), options, required);
-    return true;
+    // Synchronous when the request needs nothing asynchronous (a cached token, an in-process store, no loaders).
+    const state = this.verify(bindAction(action), options, required);
+    return isThenable(state) ? state.then(authorized) : true;
   };
 
   /**
@@ -116,7 +121,7 @@ export class JwtManager<User = never> {
    * {@link JwtHttpError} that routing-controllers and Koa render as the error response.
    * Takes Koa's `ctx`, or Express's `req`.
    */
-  verifyJwtInRequest(ctx: DriverContext, options: JwtRequiredOptions = {}): Promise<JwtRequestState | undefined> {
+  async verifyJwtInRequest(ctx: DriverContext, options: JwtRequiredOptions = {}): Promise<JwtRequestState | undefined> {
     return this.verify(bindRequest(ctx), options, options.roles ?? []);
   }
 
@@ -320,10 +325,15 @@ export class JwtManager<User = never> {
    */
   private async renewal(request: BoundRequest, within: number): Promise<Renewal | undefined> {
     const { adapter, ctx } = request;
-    const before = requestState(ctx);
-    const state = await verifyRequest(adapter, ctx, this.config, { optional: true, locations: ['cookies'] }, [])
-      .catch(() => undefined)
-      .finally(() => (before ? setRequestState(ctx, before) : forgetRequestState(ctx)));
+    const before = saveRequestState(ctx);
+    let state: JwtRequestState | undefined;
+    try {
+      state = await verifyRequest(adapter, ctx, this.config, { optional: true, locations: ['cookies'] }, []);
+    } catch {
+      state = undefined;
+    } finally {
+      restoreRequestState(ctx, before);
+    }
     const exp = state?.claims.exp;
     if (!state || exp === undefined || exp - now() > within) return undefined;
     try {
@@ -360,42 +370,47 @@ export class JwtManager<User = never> {
     return typeof token === 'string' ? this.tokens.decodeToken(token, { allowExpired: true }) : token;
   }
 
-  private async verify(
+  /** The request's state, at once or later; a failure rejects with the response it becomes. */
+  private verify(
     request: BoundRequest,
     options: Readonly<JwtRequiredOptions>,
     roles: readonly string[],
-  ): Promise<JwtRequestState | undefined> {
-    const { adapter, ctx } = request;
-    managers.set(ctx, this);
+  ): JwtRequestState | undefined | Promise<JwtRequestState | undefined> {
     try {
-      return await verifyRequest(adapter, ctx, this.config, options, roles);
+      const state = verifyRequest(request.adapter, request.ctx, this.config, options, roles);
+      return isThenable(state) ? state.then(undefined, (error: unknown) => refusal(this.config, request, error)) : state;
     } catch (error) {
-      if (error instanceof JwtError) throw await this.toHttpError(request, error);
-      if (error instanceof CorsPreflightResponse) adapter.prepareErrorResponse?.(ctx, error);
-      throw error;
+      return refusal(this.config, request, error);
     }
   }
-
-  /** @internal The response to `error`, its headers already set on the response. */
-  async toHttpError({ adapter, ctx }: BoundRequest, error: JwtError): Promise<JwtHttpError> {
-    const { status, body, headers } = await errorResponse(error, ctx, this.config);
-    for (const [name, value] of Object.entries(headers)) adapter.setHeader(ctx, name, value);
-    const httpError = new JwtHttpError(error, status, body, headers);
-    adapter.prepareErrorResponse?.(ctx, httpError);
-    return httpError;
-  }
 }
 
-/** @internal Whether a manager verified this request (Koa's context, Express's request), with or without a token. */
-export function wasVerified(ctx: object): boolean {
-  return managers.has(ctx);
+function authorized(): true {
+  return true;
 }
 
-/** @internal The error response to a failure found after the checker passed, rendered by that request's manager. */
+/** Rejects with the response to `error` (a `JwtError`), or with `error` itself; the request counts as verified. */
+async function refusal(config: ResolvedConfig, request: BoundRequest, error: unknown): Promise<never> {
+  recordAnonymous(request.ctx);
+  if (error instanceof JwtError) throw await httpErrorFor(config, request, error);
+  if (error instanceof CorsPreflightResponse) request.adapter.prepareErrorResponse?.(request.ctx, error);
+  throw error;
+}
+
+/** The response to `error` under `config`, its headers already set on the response. */
+async function httpErrorFor(config: ResolvedConfig, { adapter, ctx }: BoundRequest, error: JwtError): Promise<JwtHttpError> {
+  const { status, body, headers } = await errorResponse(error, ctx, config);
+  for (const [name, value] of Object.entries(headers)) adapter.setHeader(ctx, name, value);
+  const httpError = new JwtHttpError(error, status, body, headers);
+  adapter.prepareErrorResponse?.(ctx, httpError);
+  return httpError;
+}
+
+/** @internal The error response to a failure found after the checker passed, rendered by the configuration that decided the request. */
 export async function rejectRequest(request: BoundRequest, error: JwtError): Promise<JwtHttpError> {
-  const manager = managers.get(request.ctx) ?? currentManager;
-  if (!manager) throw error;
-  return manager.toHttpError(request, error);
+  const config = requestDecider<ResolvedConfig>(request.ctx) ?? currentConfig;
+  if (!config) throw error;
+  return httpErrorFor(config, request, error);
 }
 
 /** The claims of the request's verified token (Koa's `ctx`, or Express's `req`), or `undefined` (not verified, or anonymous). */

@@ -5,8 +5,9 @@ import {
 import { Deadlines } from './deadline';
 import type { RequestAdapter } from './request/adapter';
 import type { EventRequest, JwtEventEmitter, JwtEventName, JwtEvents, SessionEndReason, SessionMetadata } from './events';
-import type { EndedSession, RefreshOutcome, RevocationStore, RevokedAll, StoredSession, StoredToken } from './stores/store';
+import type { EndedSession, RefreshOutcome, RevocationStore, RevokedAll, StoredSession, StoredToken, TokenStatus } from './stores/store';
 import { RevocationStoreError } from './stores/store';
+import { isThenable } from './thenable';
 
 /** How revocation and sessions behave; part of the resolved configuration. */
 export interface RevocationSettings {
@@ -133,27 +134,36 @@ export class Revocation {
    * Refuses a revoked token; on a refresh route, also uses the refresh token:
    * its session's limits, and under rotation its one use. One store round trip.
    */
-  async check<C extends object>(claims: JwtClaims, route: { refresh: boolean; skip: boolean }, adapter?: RequestAdapter<C>, ctx?: C): Promise<void> {
+  check<C extends object>(claims: JwtClaims, route: { refresh: boolean; skip: boolean }, adapter?: RequestAdapter<C>, ctx?: C): void | Promise<void> {
     const { settings } = this;
     // Described only for listeners, so a request nobody listens to allocates nothing for events.
     const describe = adapter?.describe;
     const request = describe && ctx && this.events.listening ? () => describe(ctx) : undefined;
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
     const refreshUse = route.refresh && claims.type === 'refresh' && (settings.rotation || (family !== undefined && !route.skip));
-    if (!refreshUse) {
-      if (route.skip || !settings.checks.includes(claims.type)) return;
-      const status = await this.settle(() => settings.store.status(this.storedToken(claims)), claims, request, 'active');
-      if (status === 'revoked') this.refuse(claims, request, new RevokedTokenError());
-      return;
-    }
+    if (refreshUse) return this.useRefreshToken(claims, family, request);
+    if (route.skip || !settings.checks.includes(claims.type)) return;
+    // An in-process store's answer is used at once; a remote store's is awaited, bounded by the timeout.
+    const status = this.settle(() => settings.store.status(this.storedToken(claims)), claims, request, 'active');
+    if (!isThenable(status)) return this.refuseRevoked(status, claims, request);
+    return status.then((answer) => this.refuseRevoked(answer, claims, request));
+  }
+
+  private refuseRevoked(status: TokenStatus, claims: JwtClaims, request: (() => EventRequest) | undefined): void {
+    if (status === 'revoked') this.refuse(claims, request, new RevokedTokenError());
+  }
+
+  /** A refresh token presented to refresh: used up under rotation, checked against its session. */
+  private async useRefreshToken(claims: JwtClaims, family: string | undefined, request: (() => EventRequest) | undefined): Promise<void> {
     if (family === undefined) return this.useUp(claims, request);
+    const { settings } = this;
     const use = { rotation: settings.rotation, grace: settings.gracePeriod, idleTimeout: settings.sessionIdleTimeout };
     const outcome = await this.settle(() => settings.store.useRefreshToken(this.storedToken(claims), use), claims, request);
     this.answer(outcome, claims, family, request);
   }
 
   /** The generation to stamp into a new token of `identity` outside sessions (0 until it was revoked wholesale). */
-  generation(identity: string): Promise<number> {
+  async generation(identity: string): Promise<number> {
     return this.settle(() => this.settings.store.generation(identity), undefined, undefined, 0);
   }
 
@@ -316,25 +326,31 @@ export class Revocation {
    * unavailable": 503, or `failOpenValue` for reads with `revocationFailOpen`.
    * Anything else is a bug and is thrown as it is, never failed open.
    */
-  private async settle<T>(
+  private settle<T>(
     call: () => T | Promise<T>, claims?: JwtClaims, request?: () => EventRequest, failOpenValue?: T,
-  ): Promise<T> {
-    let pending: Promise<T> | undefined;
+  ): T | Promise<T> {
     try {
       const answer = call();
       if (!isThenable(answer)) return answer;
-      pending = Promise.resolve(answer);
-      return await this.deadlines.within(pending);
-    } catch (error) {
-      if (!(error instanceof RevocationStoreError) && !(error instanceof StoreUnavailableError)) throw error;
-      pending?.catch(() => undefined); // a late rejection must not go unhandled
-      const identity = claims?.[this.identityClaim];
-      this.emit('storeUnavailable', {
-        identity: typeof identity === 'string' ? identity : undefined, sessionId: claims && familyOf(claims), request: this.describe(request, 'storeUnavailable'),
+      const pending = Promise.resolve(answer);
+      return this.deadlines.within(pending).catch((error: unknown) => {
+        pending.catch(() => undefined); // a late rejection must not go unhandled
+        return this.unavailable(error, claims, request, failOpenValue);
       });
-      if (this.settings.failOpen && failOpenValue !== undefined) return failOpenValue;
-      throw new StoreUnavailableError();
+    } catch (error) {
+      return this.unavailable(error, claims, request, failOpenValue);
     }
+  }
+
+  /** A store call that failed: our own errors pass; the store's count as unavailable (fail-open reads fall back). */
+  private unavailable<T>(error: unknown, claims: JwtClaims | undefined, request: (() => EventRequest) | undefined, failOpenValue: T | undefined): T {
+    if (!(error instanceof RevocationStoreError) && !(error instanceof StoreUnavailableError)) throw error;
+    const identity = claims?.[this.identityClaim];
+    this.emit('storeUnavailable', {
+      identity: typeof identity === 'string' ? identity : undefined, sessionId: claims && familyOf(claims), request: this.describe(request, 'storeUnavailable'),
+    });
+    if (this.settings.failOpen && failOpenValue !== undefined) return failOpenValue;
+    throw new StoreUnavailableError();
   }
 }
 
@@ -356,6 +372,3 @@ function boundedMetadata(metadata: SessionMetadata): SessionMetadata {
   return bounded;
 }
 
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
-}

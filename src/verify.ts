@@ -1,11 +1,12 @@
 import { isUtf8 } from 'node:buffer';
 import { verify as jwsVerify } from 'jsonwebtoken';
-import type { VerifiedToken } from './cache';
+import type { VerifiedToken, VerifiedTokenCache } from './cache';
 import { now, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
 import type { ResolvedConfig } from './config';
 import { isHighS, signatureLength } from './ecdsa';
 import { ExpiredTokenError, InvalidSignatureError, JwtDecodeError } from './errors';
 import { hasDuplicateMembers } from './json';
+import type { VerificationKey } from './keys';
 
 /** Options of {@link verifyToken}. */
 export interface VerifyOptions {
@@ -23,21 +24,29 @@ const MAX_NUMERIC_DATE = 253402300799;
  * Decodes and verifies a compact JWT, or finds it in the verified-token cache.
  * Throws a {@link JwtError}; never echoes the token, a key or an expected value.
  */
-export async function verifyToken(token: string, config: ResolvedConfig, options: VerifyOptions = {}): Promise<DecodedJwt> {
+export function verifyToken(token: string, config: ResolvedConfig, options: VerifyOptions = {}): DecodedJwt | Promise<DecodedJwt> {
   if (token.length > config.maxTokenLength) throw new JwtDecodeError('Token is too long');
   const cache = options.allowExpired ? undefined : config.cache;
-  const cached = cache?.get(token);
-  if (cached) {
-    // An entry never outlives its key: the configuration (a decodeKeyLoader, say) must still pick it.
-    const key = config.keys.verificationKey(cached.header, () => ({ ...cached.claims }));
-    if (key === cached.key) return cached;
-    const current = await key;
-    if (current === cached.key || (current.algorithm === cached.key.algorithm && current.key.equals(cached.key.key))) return cached;
-    cache!.delete(token);
-  }
-  const verified = await decodeAndVerify(token, config, options);
-  cache?.set(token, verified);
+  if (cache === undefined) return decodeAndVerify(token, config, options);
+  const cached = cache.get(token);
+  if (cached === undefined) return verifyIntoCache(token, config, cache);
+  // An entry never outlives its key: the configuration (a decodeKeyLoader, say) must still pick it.
+  // With configured keys that is the same object, answered at once: a hit stays synchronous.
+  const key = config.keys.verificationKey(cached.header, () => ({ ...cached.claims }));
+  if (key === cached.key) return cached;
+  return stillVerifies(key, cached).then((same) => (same ? cached : (cache.delete(token), verifyIntoCache(token, config, cache))));
+}
+
+async function verifyIntoCache(token: string, config: ResolvedConfig, cache: VerifiedTokenCache): Promise<DecodedJwt> {
+  const verified = await decodeAndVerify(token, config, {});
+  cache.set(token, verified);
   return verified;
+}
+
+/** Whether the key the configuration gives now is the one that verified the cached token (a loader may give an equal copy). */
+async function stillVerifies(current: VerificationKey | Promise<VerificationKey>, cached: VerifiedToken): Promise<boolean> {
+  const key = await current;
+  return key === cached.key || (key.algorithm === cached.key.algorithm && key.key.equals(cached.key.key));
 }
 
 /**

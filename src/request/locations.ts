@@ -47,6 +47,8 @@ function bodyOf<C>(adapter: RequestAdapter<C>, ctx: C): unknown {
 export function readUnparsedBody<C>(
   adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfig, locations: readonly TokenLocation[], refresh: boolean,
 ): Promise<void> | undefined {
+  // Header-only routes (the usual case) read no Content-Type.
+  if (!locations.includes('json') && !(locations.includes('cookies') && config.cookies.csrfCheckForm)) return undefined;
   const contentType = adapter.header(ctx, 'content-type');
   const type = mediaType(contentType);
   const json = locations.includes('json') && isJsonMediaType(type);
@@ -89,7 +91,7 @@ export function locateToken<C>(
   const missing: NoAuthorizationError[] = [];
   for (const location of locations) {
     const found = readers[location](adapter, ctx, config, refresh);
-    if (!(found instanceof NoAuthorizationError)) return { ...found, location };
+    if (!(found instanceof NoAuthorizationError)) return { token: found.token, csrf: found.csrf, location };
     missing.push(found);
   }
   if (optional) return undefined;
@@ -112,32 +114,38 @@ const MAX_HEADER_LENGTH = 65_536;
 function readHeader<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfig): Found {
   const { headerName, headerType } = config;
   const value = adapter.header(ctx, headerName);
-  const expected = headerType ? `${headerType} <JWT>` : '<JWT>';
-  const badHeader = () => new InvalidHeaderError(`Bad ${headerName} header. Expected '${headerName}: ${expected}'`);
-  const missing = () => new NoAuthorizationError(`Missing ${headerName} Header`);
-  if (value === undefined) return missing();
-  if (value.length > MAX_HEADER_LENGTH) throw badHeader();
-  const scheme = headerType.toLowerCase();
-  // The usual case, `Bearer <JWT>` and nothing else, without splitting.
-  if (scheme && value[scheme.length] === ' ' && value.slice(0, scheme.length).toLowerCase() === scheme) {
-    const token = value.slice(scheme.length + 1);
+  if (value === undefined) return new NoAuthorizationError(`Missing ${headerName} Header`);
+  if (value.length > MAX_HEADER_LENGTH) throw badHeader(config);
+  // The usual case, `Bearer <JWT>` and nothing else, without splitting (and without a copy when the scheme is spelt as configured).
+  if (headerType && value.charCodeAt(headerType.length) === 32
+    && (value.startsWith(headerType) || value.slice(0, headerType.length).toLowerCase() === headerType.toLowerCase())) {
+    const token = value.slice(headerType.length + 1);
     if (token && !/[\s\x1c-\x1f\x85,]/.test(token)) return { token };
   }
   const credentials = listElements(value);
-  if (credentials.length === 0) return missing();
-  if (!scheme) {
+  if (credentials.length === 0) return new NoAuthorizationError(`Missing ${headerName} Header`);
+  if (!headerType) {
     const parts = credentials.length === 1 ? words(credentials[0]) : [];
-    if (parts.length !== 1) throw badHeader();
+    if (parts.length !== 1) throw badHeader(config);
     return { token: parts[0] };
   }
+  const scheme = headerType.toLowerCase();
   const ours = credentials.filter((credential) => words(credential)[0].toLowerCase() === scheme);
   if (ours.length === 0) {
-    return new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected '${headerName}: ${expected}'`);
+    return new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected '${headerName}: ${expectedHeader(config)}'`);
   }
-  if (credentials.length !== 1) throw badHeader();
+  if (credentials.length !== 1) throw badHeader(config);
   const parts = words(ours[0]);
-  if (parts.length !== 2) throw badHeader();
+  if (parts.length !== 2) throw badHeader(config);
   return { token: parts[1] };
+}
+
+function expectedHeader({ headerType }: ResolvedConfig): string {
+  return headerType ? `${headerType} <JWT>` : '<JWT>';
+}
+
+function badHeader(config: ResolvedConfig): InvalidHeaderError {
+  return new InvalidHeaderError(`Bad ${config.headerName} header. Expected '${config.headerName}: ${expectedHeader(config)}'`);
 }
 
 /**

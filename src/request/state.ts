@@ -9,21 +9,65 @@ export interface JwtRequestState {
   readonly user: unknown;
 }
 
+/** A request's state, and (out of sight) the configuration that decided it, to render later failures the same way. */
+class RecordedState<Decider extends object> implements JwtRequestState {
+  readonly #decidedBy: Decider;
+
+  constructor(readonly header: JwtHeader, readonly claims: JwtClaims, readonly identity: string, readonly user: unknown, decidedBy: Decider) {
+    this.#decidedBy = decidedBy;
+  }
+
+  static decider<Decider extends object>(state: RecordedState<Decider>): Decider {
+    return state.#decidedBy;
+  }
+}
+
+/** Recorded for a request verified without a token (an optional route). */
+const ANONYMOUS = Symbol('anonymous request');
+
 // Keyed by the framework's context object, so any framework's context works
-// and the state goes away with the request.
-const states = new WeakMap<object, JwtRequestState>();
+// and the state goes away with the request. One write per request.
+const states = new WeakMap<object, RecordedState<object> | typeof ANONYMOUS>();
 
 /** The state of a request whose token passed every check, if any. */
 export function requestState(ctx: object): JwtRequestState | undefined {
+  const state = states.get(ctx);
+  return state === ANONYMOUS ? undefined : state;
+}
+
+/** Whether a manager verified this request, with or without a token. */
+export function wasVerified(ctx: object): boolean {
+  return states.has(ctx);
+}
+
+/** What decided the request's state (its manager's configuration), if it has one. */
+export function requestDecider<Decider extends object>(ctx: object): Decider | undefined {
+  const state = states.get(ctx);
+  return state === undefined || state === ANONYMOUS ? undefined : (RecordedState.decider(state) as Decider);
+}
+
+/** What is recorded for a request, to put back after a check made for another purpose (implicit refresh). */
+export type SavedRequestState = RecordedState<object> | typeof ANONYMOUS | undefined;
+
+export function saveRequestState(ctx: object): SavedRequestState {
   return states.get(ctx);
 }
 
-/** Records a request's state; called only once every check has passed. */
-export function setRequestState(ctx: object, state: JwtRequestState): void {
-  states.set(ctx, state);
+export function restoreRequestState(ctx: object, saved: SavedRequestState): void {
+  if (saved === undefined) states.delete(ctx);
+  else states.set(ctx, saved);
 }
 
-/** Forgets a request's state: a check made for another purpose (implicit refresh) leaves none behind. */
-export function forgetRequestState(ctx: object): void {
-  states.delete(ctx);
+/** Records that a request was verified and holds no token; never replaces a state already recorded. */
+export function recordAnonymous(ctx: object): void {
+  if (!states.has(ctx)) states.set(ctx, ANONYMOUS);
+}
+
+/** Records a request's state; called only once every check has passed. */
+export function recordRequestState<Decider extends object>(
+  ctx: object, decidedBy: Decider, header: JwtHeader, claims: JwtClaims, identity: string, user: unknown,
+): JwtRequestState {
+  const state = new RecordedState(header, claims, identity, user, decidedBy);
+  states.set(ctx, state);
+  return state;
 }
