@@ -133,8 +133,11 @@ async function main(): Promise<void> {
     const base = samples.get(unprotectedOf(name)) ?? [];
     const requests = median(list.map((s) => s.requests));
     const cpu = median(list.map((s) => s.cpuMicrosPerRequest));
+    const range = (values: number[]): [number, number] => [Math.round(Math.min(...values)), Math.round(Math.max(...values))];
     return {
       scenario: name, reqPerSec: Math.round(requests), p50Ms: median(list.map((s) => s.p50)), p99Ms: median(list.map((s) => s.p99)),
+      // The spread of the rounds: on a shared machine, what one figure alone hides.
+      reqPerSecRange: range(list.map((s) => s.requests)), cpuRange: range(list.map((s) => s.cpuMicrosPerRequest)),
       ratio: Number((requests / median(base.map((s) => s.requests))).toFixed(2)),
       cpuMicrosPerRequest: Math.round(cpu), cpuRatio: Number((median(base.map((s) => s.cpuMicrosPerRequest)) / cpu).toFixed(2)),
     };
@@ -148,10 +151,12 @@ async function main(): Promise<void> {
     memory,
   };
   writeFileSync(output, `${JSON.stringify(report, null, 2)}\n`);
-  console.log('| scenario | req/s | p50 ms | p99 ms | × unprotected of its driver (req/s) | server CPU µs/req | × unprotected (CPU) |');
+  console.log('| scenario | req/s (rounds: min–max) | p50 ms | p99 ms | × unprotected of its driver (req/s) | server CPU µs/req (min–max) | × unprotected (CPU) |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    console.log(`| ${r.scenario} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.cpuMicrosPerRequest} | ${r.cpuRatio.toFixed(2)} |`);
+    const [reqMin, reqMax] = r.reqPerSecRange;
+    const [cpuMin, cpuMax] = r.cpuRange;
+    console.log(`| ${r.scenario} | ${r.reqPerSec} (${reqMin}–${reqMax}) | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.cpuMicrosPerRequest} (${cpuMin}–${cpuMax}) | ${r.cpuRatio.toFixed(2)} |`);
   }
   if (memory) console.log(`\nMemory soak (HS256, ${memory.distinctTokens} distinct tokens, ${memory.seconds} s): RSS ${memory.rssMiB.join(' → ')} MiB`);
   console.log(`\n${report.machine}; ${rounds} rounds of ${duration} s, ${connections} connections; median of rounds. Written to ${output}`);
