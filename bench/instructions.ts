@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { JwtManager } from '../src';
 import { HS256_CONFIG, SCENARIOS } from './server';
+import { serverReady, type RunningServer } from './ready';
 
 const requestsPerWindow = Number(process.env.INSTR_REQUESTS ?? 2000);
 const windows = Number(process.env.INSTR_WINDOWS ?? 3);
@@ -87,7 +88,7 @@ const servers = new Set<ChildProcess>();
 process.on('exit', () => servers.forEach((child) => child.kill()));
 
 /** The server of `scenario` under callgrind, instrumentation off until asked. */
-async function startServer(scenario: string, dir: string): Promise<{ child: ChildProcess; port: number; token: string }> {
+async function startServer(scenario: string, dir: string): Promise<RunningServer> {
   const child = spawn('valgrind', [
     '--tool=callgrind', '--instr-atstart=no',
     // V8 writes machine code at run time: valgrind must notice code that changes.
@@ -97,18 +98,7 @@ async function startServer(scenario: string, dir: string): Promise<{ child: Chil
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   servers.add(child);
   child.once('exit', () => servers.delete(child));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk;
-      const ready = /READY .*\n/.exec(out);
-      if (ready) resolve(ready[0]);
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`${scenario}: server exited with ${code}`)));
-  });
-  const [, port, token] = line.trim().split(' ');
-  return { child, port: Number(port), token };
+  return serverReady(child, scenario);
 }
 
 /** Sends `count` GET requests over `connections` keep-alive connections; every answer must be 200. */

@@ -8,7 +8,7 @@
  * BENCH_BASELINE (another build's dist/bench/server.js, e.g. of main in a second checkout: each scenario
  * also runs on it, interleaved in the same rounds, as "<scenario> [baseline]").
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { JwtManager } from '../src';
 import { SCENARIOS, SECRET } from './server';
+import { serverReady, type RunningServer } from './ready';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -30,21 +31,11 @@ const soakSeconds = Number(process.env.BENCH_SOAK ?? 60);
 
 interface Sample { requests: number; p50: number; p99: number; errors: number; non2xx: number; cpuMicrosPerRequest: number }
 
-async function startServer(name: string): Promise<{ child: ChildProcess; port: number; token: string }> {
+async function startServer(name: string): Promise<RunningServer> {
   const onBaseline = baseline !== undefined && name.endsWith(BASELINE_SUFFIX);
   const server = onBaseline ? baseline : join(__dirname, 'server.js');
   const child = spawn(process.execPath, [server, onBaseline ? name.slice(0, -BASELINE_SUFFIX.length) : name], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk;
-      const ready = /READY .*\n/.exec(out);
-      if (ready) resolve(ready[0]);
-    });
-    child.once('exit', (code) => reject(new Error(`${name}: server exited with ${code}`)));
-  });
-  const [, port, token] = line.trim().split(' ');
-  return { child, port: Number(port), token };
+  return serverReady(child, name);
 }
 
 async function serverCpu(port: number): Promise<number> {
