@@ -1,5 +1,6 @@
-import type { DecodedJwt, JwtClaims, JwtHeader } from './claims';
+import type { DecodedJwt, JwtClaims } from './claims';
 import type { VerificationKey } from './keys';
+import { deepFreeze, detached } from './retained';
 
 /** Options of the verified-token cache. */
 export interface VerifiedTokenCacheOptions {
@@ -19,8 +20,6 @@ export interface VerifiedToken extends DecodedJwt {
  * so as to admit them when seen again. Bounds the memory of that record.
  */
 const DOORKEEPER_SIZE = 256;
-/** How many distinct headers are shared between entries; a cache sees few (one per key and algorithm). */
-const SHARED_HEADERS = 64;
 
 /**
  * Tokens that passed decoding, signature and claim checks, found by their exact
@@ -51,8 +50,6 @@ export class VerifiedTokenCache {
   /** 1 when the entry was used since the hand last passed it. */
   private readonly referenced: number[] = [];
   private hand = 0;
-  /** Header segment → its decoded header, shared by the entries. */
-  private readonly headers = new Map<string, JwtHeader>();
   /** {@link indexKey}s of tokens seen once while the cache was full of live entries. */
   private readonly doorkeeper = new Set<number>();
 
@@ -96,24 +93,11 @@ export class VerifiedTokenCache {
       this.slots.set(key, slot);
     }
     // (A slot found under the key may hold another token that shares it: this one takes its place.)
-    if (this.tokens[slot] !== token) {
-      // A copy of its own: the request's token may be a slice of a much longer header it would keep alive.
-      this.tokens[slot] = flatCopy(token);
-    }
+    if (this.tokens[slot] !== token) this.tokens[slot] = detached(token);
     this.referenced[slot] = 0;
     this.expires[slot] = expires;
-    // Shared by every request that sends this token: nobody may change it.
-    const header = this.sharedHeader(token.slice(0, token.indexOf('.')), verified.header);
-    this.values[slot] = Object.freeze({ header, claims: deepFreeze(reshaped(verified.claims)), key: verified.key });
-  }
-
-  /** One frozen header object for every cached token whose header reads the same (all of one issuer's, usually). */
-  private sharedHeader(segment: string, header: JwtHeader): JwtHeader {
-    const shared = this.headers.get(segment);
-    if (shared !== undefined) return shared;
-    deepFreeze(header);
-    if (this.headers.size < SHARED_HEADERS) this.headers.set(flatCopy(segment), header);
-    return header;
+    // Shared by every request that sends this token: nobody may change it (the header is frozen and shared already, see verify).
+    this.values[slot] = Object.freeze({ header: verified.header, claims: deepFreeze(reshaped(verified.claims)), key: verified.key });
   }
 
   /** Forgets a token (its key is no longer the configuration's). */
@@ -167,11 +151,6 @@ function indexKey(token: string): number {
   return hash & 0x3fffffff;
 }
 
-/** A string equal to `token` in a buffer of its own (a verified token is plain ASCII). */
-function flatCopy(token: string): string {
-  return Buffer.from(token, 'latin1').toString('latin1');
-}
-
 /**
  * The same claims in an object built property by property. An object made by
  * spreading (as verification makes claims) has a shape that cannot remember
@@ -180,12 +159,4 @@ function flatCopy(token: string): string {
  */
 function reshaped(claims: JwtClaims): JwtClaims {
   return Object.fromEntries(Object.entries(claims)) as JwtClaims;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

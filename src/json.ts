@@ -1,57 +1,51 @@
 /**
- * Whether JSON text (already known to parse) repeats a member name within one
- * object, at any depth. Names are compared after unescaping, so "a" and
- * "\u0061" are the same name. One pass: string contents are skipped with
- * `indexOf`, and only names holding an escape are unescaped.
+ * Whether JSON text repeats a member name within one object, at any depth,
+ * given the text's bytes and the value `JSON.parse` made of them. JSON.parse
+ * keeps one member per name, so the text repeats a name exactly when it holds
+ * more members than the value: {"sub":"a","sub":"admin"} (or "\u0073ub") has
+ * two, its value one. Linear, allocation-free over the text, and iterative, so
+ * no nesting depth can overflow the stack.
  */
-export function hasDuplicateMembers(json: string): boolean {
-  // One set of names per open object; `undefined` for an open array.
-  const open: Array<Set<string> | undefined> = [];
-  let expectName = false;
-  for (let i = 0; i < json.length; i++) {
-    const char = json.charCodeAt(i);
-    if (char === QUOTE) {
-      const end = closingQuote(json, i);
-      if (end < 0) return false; // not JSON after all: the parser refuses it
-      if (expectName) {
-        const names = open[open.length - 1]!;
-        const raw = json.slice(i + 1, end);
-        const name = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
-        if (names.has(name)) return true;
-        names.add(name);
-        expectName = false;
-      }
-      i = end;
-    } else if (char === OPEN_OBJECT) {
-      open.push(new Set());
-      expectName = true;
-    } else if (char === OPEN_ARRAY) {
-      open.push(undefined);
-    } else if (char === CLOSE_OBJECT || char === CLOSE_ARRAY) {
-      open.pop();
-    } else if (char === COMMA) {
-      expectName = open[open.length - 1] !== undefined;
-    }
-  }
-  return false;
+export function hasDuplicateMembers(json: Uint8Array, value: unknown): boolean {
+  return memberCount(json) !== propertyCount(value);
 }
 
-/** The index of the quote closing the string that opens at `start` (one not escaped by an odd run of backslashes), or -1. */
-function closingQuote(json: string, start: number): number {
-  let end = json.indexOf('"', start + 1);
-  while (end > 0) {
-    let backslashes = 0;
-    while (json.charCodeAt(end - 1 - backslashes) === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return end;
-    end = json.indexOf('"', end + 1);
+/** Members in JSON text: the colons outside strings (a colon means nothing else there). */
+function memberCount(json: Uint8Array): number {
+  let members = 0;
+  for (let i = 0; i < json.length; i++) {
+    const byte = json[i];
+    if (byte === QUOTE) {
+      // To the closing quote, past escaped characters (a quote among them, perhaps).
+      for (i++; i < json.length && json[i] !== QUOTE; i++) if (json[i] === BACKSLASH) i++;
+    } else if (byte === COLON) {
+      members++;
+    }
   }
-  return -1;
+  return members;
+}
+
+/** Own properties of every object in a parsed JSON value; nested values wait in a list, not on the stack. */
+function propertyCount(value: unknown): number {
+  let properties = 0;
+  let pending: object[] | undefined;
+  let next = value;
+  for (;;) {
+    if (Array.isArray(next)) {
+      for (const element of next) if (typeof element === 'object' && element !== null) (pending ??= []).push(element);
+    } else if (typeof next === 'object' && next !== null) {
+      const keys = Object.keys(next);
+      properties += keys.length;
+      for (const key of keys) {
+        const child = (next as Record<string, unknown>)[key];
+        if (typeof child === 'object' && child !== null) (pending ??= []).push(child);
+      }
+    }
+    if (pending === undefined || pending.length === 0) return properties;
+    next = pending.pop();
+  }
 }
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
+const COLON = 0x3a;

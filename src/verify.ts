@@ -6,6 +6,8 @@ import type { ResolvedConfig } from './config';
 import { isHighS, signatureLength } from './ecdsa';
 import { ExpiredTokenError, InvalidSignatureError, JwtDecodeError } from './errors';
 import { hasDuplicateMembers } from './json';
+import { deepFreeze, detached } from './retained';
+import { isThenable } from './thenable';
 import type { VerificationKey } from './keys';
 
 /** Options of {@link verifyToken}. */
@@ -14,7 +16,14 @@ export interface VerifyOptions {
   allowExpired?: boolean;
 }
 
-const SEGMENT = /^[A-Za-z0-9_-]*$/;
+const BASE64URL = '[A-Za-z0-9_-]*';
+/** One segment's alphabet (see {@link canonicalEnd} for the rest of strict base64url). */
+const SEGMENT = new RegExp(`^${BASE64URL}$`);
+/** The payload's and the signature's alphabet, checked in one pass. */
+const SIGNED_SEGMENTS = new RegExp(`^${BASE64URL}\\.${BASE64URL}$`);
+/** Bits that a segment's last character holds beyond its bytes, by the segment's length mod 4 (-1: no such length). */
+const UNUSED_BITS = [0, -1, 4, 2];
+const INVALID_ENCODING = 'Invalid token encoding';
 /** RFC 7519 §4.1.3: a recipient that does not find itself in `aud` must reject the token. */
 const AUDIENCE_NOT_ACCEPTED = 'Invalid audience: the token names an audience and this service accepts none (RFC 7519, section 4.1.3)';
 /** The largest NumericDate of a four-digit year (9999-12-31T23:59:59Z); beyond it, likely milliseconds. */
@@ -37,8 +46,9 @@ export function verifyToken(token: string, config: ResolvedConfig, options: Veri
   return stillVerifies(key, cached).then((same) => (same ? cached : (cache.delete(token), verifyIntoCache(token, config, cache))));
 }
 
-async function verifyIntoCache(token: string, config: ResolvedConfig, cache: VerifiedTokenCache): Promise<DecodedJwt> {
-  const verified = await decodeAndVerify(token, config, {});
+function verifyIntoCache(token: string, config: ResolvedConfig, cache: VerifiedTokenCache): VerifiedToken | Promise<VerifiedToken> {
+  const verified = decodeAndVerify(token, config, {});
+  if (isThenable(verified)) return verified.then((value) => (cache.set(token, value), value));
   cache.set(token, verified);
   return verified;
 }
@@ -58,25 +68,61 @@ async function stillVerifies(current: VerificationKey | Promise<VerificationKey>
  * signature (jsonwebtoken's, with that key and that algorithm alone), then the
  * claims (see {@link checkClaims}). No token has a second accepted string
  * form with the same bytes; with `allowHighS: false`, none at all.
+ *
+ * jsonwebtoken parses the payload as it verifies, and that parse is the one a
+ * valid token gets: the payload is parsed here too only for a key loader (which
+ * reads it unverified) or when a later check fails, to let a fault in the
+ * payload come first, as it does in PyJWT. Synchronous unless the key is loaded.
  */
-async function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyOptions): Promise<VerifiedToken> {
-  const segments = token.split('.');
-  if (segments.length !== 3) throw new JwtDecodeError(segments.length < 3 ? 'Not enough segments' : 'Too many segments');
-  const [headerSegment, payloadSegment, signatureSegment] = segments;
-
-  const header = parseObject(decodeSegment(headerSegment), 'header') as JwtHeader;
-  const payloadBytes = decodeSegment(payloadSegment);
-  assertCanonical(signatureSegment);
+function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyOptions): VerifiedToken | Promise<VerifiedToken> {
+  const headerEnd = token.indexOf('.');
+  const payloadEnd = headerEnd < 0 ? -1 : token.indexOf('.', headerEnd + 1);
+  if (payloadEnd < 0) throw new JwtDecodeError('Not enough segments');
+  if (token.includes('.', payloadEnd + 1)) throw new JwtDecodeError('Too many segments');
+  const header = decodeHeader(token.slice(0, headerEnd));
+  const payloadSegment = token.slice(headerEnd + 1, payloadEnd);
+  const signatureSegment = token.slice(payloadEnd + 1);
+  if (!SIGNED_SEGMENTS.test(token.slice(headerEnd + 1)) || !canonicalEnd(payloadSegment) || !canonicalEnd(signatureSegment)) {
+    throw new JwtDecodeError(INVALID_ENCODING);
+  }
+  const payloadBytes = Buffer.from(payloadSegment, 'base64url');
   // RFC 7515 §4.1.4: a kid is a string (PyJWT's message; a key ring names its own, see KeyStore).
   if (header.kid !== undefined && typeof header.kid !== 'string' && !config.keys.usesKeyIds) {
     throw new JwtDecodeError('Key ID header parameter must be a string');
   }
   // RFC 7515 §4.1.11: extensions we do not understand must make the token invalid.
   if (header.crit !== undefined) throw new JwtDecodeError('Unsupported critical header parameter');
-  // Flask-JWT-Extended reads the payload (unverified, for its key loader) before the signature.
-  const payload = parseObject(payloadBytes, 'payload');
+  if (!isUtf8(payloadBytes)) throw new JwtDecodeError('Invalid payload string');
 
-  const key = await config.keys.verificationKey(header, () => payload);
+  let unverified: Record<string, unknown> | undefined;
+  const unverifiedPayload = () => (unverified ??= parseObject(payloadBytes, 'payload'));
+  /** A check after the payload's failed: a fault in the payload (PyJWT reads it before the key and signature) answers instead. */
+  const refuse = (error: unknown): never => {
+    unverifiedPayload();
+    throw error;
+  };
+  const signed = (key: VerificationKey): VerifiedToken => {
+    let payload: unknown;
+    try {
+      payload = verifySignature(token, signatureSegment, key, config);
+    } catch (error) {
+      return refuse(error);
+    }
+    // jsonwebtoken's parse, as lenient as JSON.parse: held to the header's strictness without a second parse.
+    const claims = unverified ?? (isPlainObject(payload) && !hasDuplicateMembers(payloadBytes, payload) ? payload : unverifiedPayload());
+    return { header, claims: checkClaims(claims, config, options), key };
+  };
+  let key: VerificationKey | Promise<VerificationKey>;
+  try {
+    key = config.keys.verificationKey(header, unverifiedPayload);
+  } catch (error) {
+    return refuse(error);
+  }
+  return isThenable(key) ? key.then(signed, refuse) : signed(key);
+}
+
+/** The signature checks in PyJWT's order (the form ECDSA needs, then the signature itself); the payload as jsonwebtoken parsed it. */
+function verifySignature(token: string, signatureSegment: string, key: VerificationKey, config: ResolvedConfig): unknown {
   const { algorithm } = key;
   const length = signatureLength(algorithm);
   if (length !== undefined) {
@@ -86,31 +132,38 @@ async function decodeAndVerify(token: string, config: ResolvedConfig, options: V
   }
   try {
     // Expiry and the other claims are ours to check below, in PyJWT's order and with its messages.
-    jwsVerify(token, key.key, { algorithms: [algorithm], ignoreExpiration: true, ignoreNotBefore: true });
+    return jwsVerify(token, key.key, { algorithms: [algorithm], ignoreExpiration: true, ignoreNotBefore: true });
   } catch {
     // Form, header, payload, algorithm and key are checked above: what jsonwebtoken still refuses is the signature.
     throw new InvalidSignatureError();
   }
-  return { header, claims: checkClaims(payload, config, options), key };
 }
 
-/** A header or payload segment: canonical base64url, decoded. */
-function decodeSegment(segment: string): Buffer {
-  assertCanonical(segment);
-  return Buffer.from(segment, 'base64url');
+/** A few headers cover every token an issuer makes (one per key and algorithm): each is decoded once. */
+const decodedHeaders = new Map<string, JwtHeader>();
+/** How many decoded headers are kept; more (an attacker's variations) start the set over. */
+const DECODED_HEADERS = 64;
+
+/** The header segment, decoded and parsed: one frozen object for every token that shares it. */
+function decodeHeader(segment: string): JwtHeader {
+  const known = decodedHeaders.get(segment);
+  if (known !== undefined) return known;
+  if (!SEGMENT.test(segment) || !canonicalEnd(segment)) throw new JwtDecodeError(INVALID_ENCODING);
+  const header = deepFreeze(parseObject(Buffer.from(segment, 'base64url'), 'header') as JwtHeader);
+  if (decodedHeaders.size >= DECODED_HEADERS) decodedHeaders.clear();
+  decodedHeaders.set(detached(segment), header);
+  return header;
 }
 
 /**
- * Strict base64url: its alphabet, no padding, and the one canonical encoding
- * (a last character whose unused bits are zero), so no second string decodes to
- * the same bytes. Linear, without decoding.
+ * Whether a segment in the base64url alphabet is the one canonical encoding of
+ * its bytes: no padding, a length that some bytes encode to, and a last
+ * character whose unused bits are zero. With the alphabet, no second string
+ * decodes to the same bytes. Constant time, without decoding.
  */
-function assertCanonical(segment: string): void {
-  const unusedBits = [0, -1, 4, 2][segment.length % 4];
-  if (unusedBits < 0 || !SEGMENT.test(segment)) throw new JwtDecodeError('Invalid token encoding');
-  if (unusedBits > 0 && (sextet(segment.charCodeAt(segment.length - 1)) & ((1 << unusedBits) - 1)) !== 0) {
-    throw new JwtDecodeError('Invalid token encoding');
-  }
+function canonicalEnd(segment: string): boolean {
+  const unusedBits = UNUSED_BITS[segment.length % 4];
+  return unusedBits === 0 || (unusedBits > 0 && (sextet(segment.charCodeAt(segment.length - 1)) & ((1 << unusedBits) - 1)) === 0);
 }
 
 /** The 6-bit value of a base64url character already known to be in the alphabet. */
@@ -206,7 +259,7 @@ function parseObject(bytes: Buffer, part: 'header' | 'payload'): Record<string, 
   }
   if (!isPlainObject(value)) throw new JwtDecodeError(`Invalid ${part} string`);
   // JSON.parse keeps the last of duplicate names: {"sub":"a","sub":"admin"} must not become admin.
-  if (hasDuplicateMembers(text)) throw new JwtDecodeError(`Duplicate member name in ${part}`);
+  if (hasDuplicateMembers(bytes, value)) throw new JwtDecodeError(`Duplicate member name in ${part}`);
   return value;
 }
 
