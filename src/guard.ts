@@ -118,7 +118,6 @@ function withClaims(error: unknown, claims: JwtClaims): unknown {
   return error;
 }
 
-
 /** A CORS preflight (Fetch standard): OPTIONS with an `Origin` and an `Access-Control-Request-Method`. */
 function isCorsPreflight<C>(adapter: RequestAdapter<C>, ctx: C): boolean {
   return adapter.method(ctx) === 'OPTIONS' && !!adapter.header(ctx, 'origin') && !!adapter.header(ctx, 'access-control-request-method');

@@ -211,7 +211,8 @@ function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, o
   if (typeof fresh !== 'boolean' && !(typeof fresh === 'number' && Number.isFinite(fresh))) {
     throw new JwtDecodeError('Invalid claim: fresh');
   }
-  return { ...payload, type, fresh };
+  // Our own tokens carry both, as Flask-JWT-Extended's do: no copy for them.
+  return payload.type === type && payload.fresh === fresh ? (payload as JwtClaims) : { ...payload, type, fresh };
 }
 
 function checkIssuer(iss: unknown, expected: string | undefined): void {
