@@ -11,7 +11,8 @@
  * windows go on until the last INSTR_WINDOWS of them agree within INSTR_STEADY.
  * The client runs natively in this process and is not counted.
  *
- * INSTR_REQUESTS (requests per window, default 2000), INSTR_WINDOWS (windows counted
+ * INSTR_REQUESTS (requests per window, default 2000; with tokens cycling, a window
+ * is one whole cycle), INSTR_WINDOWS (windows counted
  * per scenario, default 3), INSTR_STEADY (how closely they must agree, default
  * 0.01 = 1 % of their median), INSTR_MAX_WINDOWS (default 8), INSTR_WARMUP
  * (warm-up requests, default 5000; the
@@ -42,8 +43,13 @@ const only = process.env.INSTR_ONLY?.split(',').map((name) => name.trim());
 const STEADY = Number(process.env.INSTR_STEADY ?? 0.01);
 const MAX_WINDOWS = Math.max(windows, Number(process.env.INSTR_MAX_WINDOWS ?? 8));
 
-/** Which tokens the requests carry: the server's one token, distinct tokens in a cycle, or one hot token after many others. */
-type Traffic = { kind: 'one' } | { kind: 'cycle'; distinct: number } | { kind: 'hot'; others: number };
+/**
+ * Which tokens the requests carry: the server's one token; distinct tokens in a
+ * cycle (each window one whole cycle, so every window sends the same mix); one
+ * hot token after many others; or a token never sent before on every request,
+ * once the cache is full (every request a miss: a cache's worst case).
+ */
+type Traffic = { kind: 'one' } | { kind: 'cycle'; distinct: number } | { kind: 'hot'; others: number } | { kind: 'fresh' };
 
 interface InstructionScenario {
   name: string;
@@ -52,6 +58,8 @@ interface InstructionScenario {
 }
 
 const one: Traffic = { kind: 'one' };
+/** The verified-token cache's default size (`verifiedTokenCache.maxEntries`). */
+const CACHE_ENTRIES = 10_000;
 /** The no-op checker: routing-controllers' `@Authorized` with a checker that only looks for the header. The ceiling. */
 const CEILING = 'no-op checker';
 
@@ -63,6 +71,7 @@ const INSTRUCTION_SCENARIOS: InstructionScenario[] = [
   { name: 'HS256 no cache', server: 'HS256 no cache', traffic: one },
   { name: 'HS256 cache (one hot token among 10k others)', server: 'HS256', traffic: { kind: 'hot', others: 10_000 } },
   { name: 'HS256 cache (20k distinct tokens cycling: past its size)', server: 'HS256', traffic: { kind: 'cycle', distinct: 20_000 } },
+  { name: 'HS256 cache (every token new: all misses, cache full)', server: 'HS256', traffic: { kind: 'fresh' } },
   { name: 'RS256 cache', server: 'RS256', traffic: one },
   { name: 'RS256 no cache', server: 'RS256 no cache', traffic: one },
   { name: 'ES256 cache', server: 'ES256', traffic: one },
@@ -149,11 +158,19 @@ async function measure(scenario: InstructionScenario, dir: string, token: string
     const own = scenario.server.startsWith('RS') || scenario.server.startsWith('ES') ? server.token : token;
     let next: () => string = () => own;
     let warm = warmup;
+    let perWindow = requestsPerWindow;
     if (traffic.kind === 'cycle') {
       const tokens = await distinctTokens(traffic.distinct);
       let i = 0;
       next = () => tokens[i++ % tokens.length];
       warm += traffic.distinct;
+      perWindow = traffic.distinct;
+    } else if (traffic.kind === 'fresh') {
+      // Enough to fill the cache (its default size), warm up, and count every window.
+      warm += CACHE_ENTRIES;
+      const tokens = await distinctTokens(warm + MAX_WINDOWS * perWindow);
+      let i = 0;
+      next = () => tokens[i++];
     } else if (traffic.kind === 'hot') {
       const others = await distinctTokens(traffic.others);
       let i = 0;
@@ -166,10 +183,10 @@ async function measure(scenario: InstructionScenario, dir: string, token: string
     let last: number[] = [];
     do {
       await control(pid, '-i', 'on');
-      await send(agent, server.port, path, requestsPerWindow, next);
+      await send(agent, server.port, path, perWindow, next);
       await control(pid, '-i', 'off');
       await control(pid, '-d');
-      counts.push(lastDumpTotal(dir, pid) / requestsPerWindow);
+      counts.push(lastDumpTotal(dir, pid) / perWindow);
       last = counts.slice(-windows);
     } while ((last.length < windows || spread(last) > STEADY) && counts.length < MAX_WINDOWS);
     const steady = last.length === windows && spread(last) <= STEADY;
@@ -242,13 +259,14 @@ async function main(): Promise<void> {
     ['HS256 cache (one token)', CEILING, 'cache hit ÷ no-op checker'],
     ['HS256 no cache', 'jsonwebtoken checker (KeyObject)', 'no cache ÷ jsonwebtoken checker'],
     ['HS256 cache (20k distinct tokens cycling: past its size)', 'HS256 no cache', 'past the cache ÷ no cache'],
+    ['HS256 cache (every token new: all misses, cache full)', 'HS256 no cache', 'all misses ÷ no cache'],
     ['HS256 cache (one hot token among 10k others)', 'HS256 cache (one token)', 'hot token among 10k ÷ one token'],
   ];
   for (const [a, b, label] of checks) {
     const value = ratio(a, b);
     if (value !== undefined) console.log(`${label}: ${value.toFixed(3)}`);
   }
-  console.log(`\n${requestsPerWindow} requests per window, ${windows} windows after ${warmup} warm-up requests, ${connections} connections. Written to ${output}`);
+  console.log(`\n${requestsPerWindow} requests per window (a whole cycle for cycling tokens), ${windows} windows after ${warmup} warm-up requests, ${connections} connections. Written to ${output}`);
 }
 
 main().catch((error: unknown) => {

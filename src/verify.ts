@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { verify as jwsVerify } from 'jsonwebtoken';
+import { verify as jwsVerify, type VerifyOptions as JwsVerifyOptions } from 'jsonwebtoken';
 import type { VerifiedToken, VerifiedTokenCache } from './cache';
 import { now, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
 import type { ResolvedConfig } from './config';
@@ -8,7 +8,7 @@ import { ExpiredTokenError, InvalidSignatureError, JwtDecodeError } from './erro
 import { hasDuplicateMembers } from './json';
 import { deepFreeze, detached } from './retained';
 import { isThenable } from './thenable';
-import type { VerificationKey } from './keys';
+import { ALGORITHMS, type Algorithm, type VerificationKey } from './keys';
 
 /** Options of {@link verifyToken}. */
 export interface VerifyOptions {
@@ -131,13 +131,21 @@ function verifySignature(token: string, signatureSegment: string, key: Verificat
     if (!config.allowHighS && isHighS(algorithm, signature)) throw new JwtDecodeError('Non-canonical signature (high S)');
   }
   try {
-    // Expiry and the other claims are ours to check below, in PyJWT's order and with its messages.
-    return jwsVerify(token, key.key, { algorithms: [algorithm], ignoreExpiration: true, ignoreNotBefore: true });
+    return jwsVerify(token, key.key, JWS_OPTIONS[algorithm]);
   } catch {
     // Form, header, payload, algorithm and key are checked above: what jsonwebtoken still refuses is the signature.
     throw new InvalidSignatureError();
   }
 }
+
+/**
+ * jsonwebtoken's options for each algorithm: that algorithm alone; expiry and
+ * the other claims are ours to check, in PyJWT's order and with its messages.
+ * Made once (jsonwebtoken copies them before use).
+ */
+const JWS_OPTIONS = Object.fromEntries(
+  ALGORITHMS.map((algorithm) => [algorithm, Object.freeze({ algorithms: Object.freeze([algorithm]), ignoreExpiration: true, ignoreNotBefore: true })]),
+) as Record<Algorithm, JwsVerifyOptions>;
 
 /** A few headers cover every token an issuer makes (one per key and algorithm): each is decoded once. */
 const decodedHeaders = new Map<string, JwtHeader>();
