@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { decodeProtectedHeader, importSPKI, jwtVerify, SignJWT, exportSPKI } from 'jose';
 import { JwtDecodeError, JwtManager, ExpiredTokenError, type JwtClaims } from '../src';
 import { toLowS } from '../src/ecdsa';
@@ -193,6 +195,130 @@ describe('tokens', () => {
         await jwt.tokens.decodeToken(sign(duplicate)).catch((e: unknown) => { error = e; });
         expect(error, duplicate).to.be.instanceOf(JwtDecodeError).with.property('message', 'Duplicate member name in payload');
       }
+    });
+
+    it('counts duplicate members in any JSON a payload can hold: never one too many, never one missed (fast-check)', async () => {
+      const sign = (payload: string) => {
+        const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      };
+      const exp = nowSeconds() + 600;
+      // Names and values full of quotes, backslashes, colons, braces and non-ASCII; nested objects and arrays.
+      const text = fc.string({ unit: fc.constantFrom('"', '\\', ':', ',', '{', '}', '[', ']', 'a', 'b', 'é', '🎉', ' '), maxLength: 8 });
+      const value = fc.letrec((tie) => ({
+        value: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+        array: fc.array(tie('value'), { maxLength: 3 }),
+        object: fc.dictionary(text, tie('value'), { maxKeys: 3 }),
+      })).object;
+      /** A name written another way that JSON reads the same: its first character as a \u escape. */
+      const escaped = (name: string) => (name === '' ? '""' : `"\\u${name.charCodeAt(0).toString(16).padStart(4, '0')}${JSON.stringify(name.slice(1)).slice(1)}`);
+      await fc.assert(fc.asyncProperty(value, text, fc.boolean(), async (claims, name, nested) => {
+        const payload = { ...claims, sub: 'a', exp };
+        // Without duplicates: accepted, every member as sent.
+        expect(await jwt.tokens.decodeToken(sign(JSON.stringify(payload)))).to.deep.include(payload);
+        // One name twice, spelled alike or not, at the top or in a nested object: refused.
+        const twice = `{${JSON.stringify(name)}:1,${escaped(name)}:2}`;
+        const duplicate = nested
+          ? `{"sub":"a","exp":${exp},"o":${twice}}`
+          : `${twice.slice(0, -1)},"sub":"a","exp":${exp}}`;
+        let error: unknown;
+        await jwt.tokens.decodeToken(sign(duplicate)).catch((e: unknown) => { error = e; });
+        expect(error, duplicate).to.be.instanceOf(JwtDecodeError).with.property('message', 'Duplicate member name in payload');
+      }), { numRuns: 300 });
+    });
+
+    it('reads base64url strictly: a segment is refused exactly when it is not the canonical encoding of its bytes (fast-check)', async () => {
+      const valid = await jwt.tokens.createAccessToken('alice');
+      const [header, payload, signature] = valid.split('.');
+      const unit = fc.constantFrom(...'AQgw_-Zz09+/= é\n%'.split(''), ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split(''));
+      const segment = fc.oneof(fc.string({ unit, maxLength: 40 }), fc.string({ unit, maxLength: 3 }).map((end) => `${payload}${end}`));
+      // The oracle: the alphabet, and encoding the decoded bytes again gives the same string.
+      const canonical = (text: string) => /^[A-Za-z0-9_-]*$/.test(text) && Buffer.from(text, 'base64url').toString('base64url') === text;
+      await fc.assert(fc.asyncProperty(segment, fc.boolean(), async (text, asSignature) => {
+        const token = asSignature ? `${header}.${payload}.${text}` : `${header}.${text}.${signature}`;
+        const message = await jwt.tokens.decodeToken(token).then(() => 'accepted', (e: Error) => e.message);
+        if (canonical(text)) expect(message, text).to.not.equal('Invalid token encoding');
+        else expect(message, text).to.equal('Invalid token encoding');
+      }), { numRuns: 500 });
+    });
+
+    it('reads UTF-8 fatally: a payload is refused exactly when its bytes are not UTF-8, as Node\'s isUtf8 says (fast-check)', async () => {
+      const sign = (payload: Buffer) => {
+        const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${payload.toString('base64url')}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      };
+      const exp = nowSeconds() + 600;
+      // Bytes for a JSON string's inside: anything but quotes, backslashes and control characters.
+      const inside = (bytes: Uint8Array) => Buffer.from(bytes.filter((b) => b >= 0x20 && b !== 0x22 && b !== 0x5c));
+      const bytes = fc.oneof(
+        fc.uint8Array({ maxLength: 12 }),
+        fc.string({ unit: 'binary', maxLength: 6 }).map((text) => Buffer.from(text)),
+        fc.tuple(fc.string({ unit: 'binary', maxLength: 4 }), fc.nat(8), fc.integer({ min: 0x80, max: 0xff })).map(([text, at, byte]) => {
+          const encoded = Buffer.from(text);
+          return Buffer.concat([encoded.subarray(0, at), Buffer.from([byte]), encoded.subarray(at)]);
+        }),
+      ).map(inside);
+      await fc.assert(fc.asyncProperty(bytes, async (sub) => {
+        const payload = Buffer.concat([Buffer.from('{"sub":"'), sub, Buffer.from(`","exp":${exp}}`)]);
+        const answer = await jwt.tokens.decodeToken(sign(payload)).then((claims) => claims.sub, (e: Error) => e.message);
+        expect(answer, sub.toString('hex')).to.equal(isUtf8(sub) ? sub.toString('utf8') : 'Invalid payload string');
+      }), { numRuns: 1000 });
+    });
+
+    it('a payload nested as deep as the size cap allows is answered, not a stack overflow', async () => {
+      const sign = (payload: string) => {
+        const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      };
+      const depth = 2900; // ~8 KiB as a token: the default maxTokenLength
+      const exp = nowSeconds() + 600;
+      const arrays = `{"sub":"a","exp":${exp},"n":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const objects = `{"sub":"a","exp":${exp},"n":${'{"a":'.repeat(depth / 5)}1${'}'.repeat(depth / 5)}}`;
+      expect(await jwt.tokens.decodeToken(sign(arrays))).to.have.property('sub', 'a');
+      expect(await jwt.tokens.decodeToken(sign(objects))).to.have.property('sub', 'a');
+      const twice = `{"sub":"a","exp":${exp},"n":${'{"a":['.repeat(depth / 5)}{"b":1,"b":2}${']}'.repeat(depth / 5)}}`;
+      let error: unknown;
+      await jwt.tokens.decodeToken(sign(twice)).catch((e: unknown) => { error = e; });
+      expect(error).to.be.instanceOf(JwtDecodeError).with.property('message', 'Duplicate member name in payload');
+    });
+
+    it('a fault in the payload answers before the algorithm, the key and the signature, as in PyJWT, whatever comes after it', async () => {
+      const header = (fields: Record<string, unknown>) => Buffer.from(JSON.stringify({ typ: 'JWT', ...fields })).toString('base64url');
+      const token = (fields: Record<string, unknown>, payload: Buffer, mac: string) => {
+        const input = `${header(fields)}.${payload.toString('base64url')}`;
+        return `${input}.${createHmac(fields.alg === 'HS512' ? 'sha512' : 'sha256', mac).update(input).digest('base64url')}`;
+      };
+      const exp = nowSeconds() + 600;
+      const payloadFaults: Array<[string, Buffer, string]> = [
+        ['not JSON', Buffer.from(`{"sub":"a","exp":${exp}`), 'Invalid payload string'],
+        ['not an object', Buffer.from(`["sub","a"]`), 'Invalid payload string'],
+        ['invalid UTF-8', Buffer.concat([Buffer.from('{"sub":"a'), Buffer.from([0xff]), Buffer.from(`","exp":${exp}}`)]), 'Invalid payload string'],
+        ['a member twice', Buffer.from(`{"sub":"a","sub":"admin","exp":${exp}}`), 'Duplicate member name in payload'],
+      ];
+      let loaded = 0;
+      const loading = new JwtManager({ secretKey: SECRET, decodeKeyLoader: () => { loaded++; return SECRET; } });
+      const ring = new JwtManager({ keys: [{ kid: 'k1', algorithm: 'HS256', secretKey: SECRET }] });
+      const es = new JwtManager({ algorithm: 'ES256', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey });
+      const laterFaults: Array<[string, JwtManager, Record<string, unknown>, string]> = [
+        ['none: only the payload', jwt, { alg: 'HS256' }, SECRET],
+        ['a wrong signature', jwt, { alg: 'HS256' }, `${SECRET}-other`],
+        ['an algorithm not accepted', jwt, { alg: 'HS512' }, SECRET],
+        ['an unknown kid', ring, { alg: 'HS256', kid: 'k9' }, SECRET],
+        ['an ECDSA signature of the wrong size', es, { alg: 'ES256' }, SECRET],
+        ['a key loader (never asked)', loading, { alg: 'HS256' }, `${SECRET}-other`],
+      ];
+      for (const [fault, payload, message] of payloadFaults) {
+        for (const [later, manager, fields, mac] of laterFaults) {
+          let error: unknown;
+          await manager.tokens.decodeToken(token(fields, payload, mac)).catch((e: unknown) => { error = e; });
+          expect(error, `${fault}, then ${later}`).to.be.instanceOf(JwtDecodeError).with.property('message', message);
+        }
+      }
+      expect(loaded).to.equal(0);
+      // Without the payload's fault, each later one answers for itself.
+      const valid = Buffer.from(`{"sub":"a","exp":${exp}}`);
+      const answers = await Promise.all(laterFaults.slice(1, 5).map(([, manager, fields, mac]) => manager.tokens.decodeToken(token(fields, valid, mac)).catch((e: Error) => e.message)));
+      expect(answers).to.deep.equal(['Signature verification failed', 'The specified alg value is not allowed', 'Unknown "kid"', 'Signature verification failed']);
     });
 
     it('refuses a kid, jti or sub that is not a string, with PyJWT\'s messages', async () => {
