@@ -72,6 +72,7 @@ const INSTRUCTION_SCENARIOS: InstructionScenario[] = [
   { name: 'HS256 cache (one hot token among 10k others)', server: 'HS256', traffic: { kind: 'hot', others: 10_000 } },
   { name: 'HS256 cache (20k distinct tokens cycling: past its size)', server: 'HS256', traffic: { kind: 'cycle', distinct: 20_000 } },
   { name: 'HS256 cache (every token new: all misses, cache full)', server: 'HS256', traffic: { kind: 'fresh' } },
+  { name: 'HS256 cache, 10k revoked tokens in the store', server: 'HS256 10k revoked', traffic: one },
   { name: 'RS256 cache', server: 'RS256', traffic: one },
   { name: 'RS256 no cache', server: 'RS256 no cache', traffic: one },
   { name: 'ES256 cache', server: 'ES256', traffic: one },
@@ -265,6 +266,7 @@ async function main(): Promise<void> {
     ['HS256 cache (20k distinct tokens cycling: past its size)', 'HS256 no cache', 'past the cache ÷ no cache'],
     ['HS256 cache (every token new: all misses, cache full)', 'HS256 no cache', 'all misses ÷ no cache'],
     ['HS256 cache (one hot token among 10k others)', 'HS256 cache (one token)', 'hot token among 10k ÷ one token'],
+    ['HS256 cache, 10k revoked tokens in the store', 'HS256 cache (one token)', '10k revoked in the store ÷ none'],
   ];
   for (const [a, b, label] of checks) {
     const value = ratio(a, b);
