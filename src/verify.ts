@@ -6,9 +6,9 @@ import type { ResolvedConfig } from './config';
 import { isHighS, signatureLength } from './ecdsa';
 import { ExpiredTokenError, InvalidSignatureError, JwtDecodeError } from './errors';
 import { hasDuplicateMembers } from './json';
+import { ALGORITHMS, type Algorithm, type VerificationKey } from './keys';
 import { deepFreeze, detached } from './retained';
 import { isThenable } from './thenable';
-import { ALGORITHMS, type Algorithm, type VerificationKey } from './keys';
 
 /** Options of {@link verifyToken}. */
 export interface VerifyOptions {
