@@ -1,5 +1,7 @@
 import { isUtf8 } from 'node:buffer';
+import { execFileSync } from 'node:child_process';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { decodeProtectedHeader, importSPKI, jwtVerify, SignJWT, exportSPKI } from 'jose';
@@ -280,6 +282,30 @@ describe('tokens', () => {
       let error: unknown;
       await jwt.tokens.decodeToken(sign(twice)).catch((e: unknown) => { error = e; });
       expect(error).to.be.instanceOf(JwtDecodeError).with.property('message', 'Duplicate member name in payload');
+    });
+
+    it('a header or payload nested as deep as the size cap allows is answered, even on a small stack (nothing recurses over them)', () => {
+      // Headers are decoded and frozen before their signature is checked, claims frozen into the cache: both iteratively.
+      const script = `
+        const { createHmac } = require('node:crypto');
+        const { JwtManager } = require(${JSON.stringify(join(__dirname, '..', 'src'))});
+        const secret = ${JSON.stringify(SECRET)};
+        const segment = (text) => Buffer.from(text).toString('base64url');
+        const deep = '['.repeat(2900) + ']'.repeat(2900);
+        const sign = (header, payload, key) => {
+          const input = segment(header) + '.' + segment(payload);
+          return input + '.' + createHmac('sha256', key).update(input).digest('base64url');
+        };
+        const exp = Math.floor(Date.now() / 1000) + 600;
+        const jwt = new JwtManager({ secretKey: secret });
+        const answer = (token) => jwt.tokens.decodeToken(token).then(() => 'accepted', (e) => e.constructor.name);
+        Promise.all([
+          answer(sign('{"alg":"HS256","typ":"JWT","x":' + deep + '}', '{"sub":"a","exp":' + exp + '}', 'another secret of 32 bytes or more')),
+          answer(sign('{"alg":"HS256","typ":"JWT"}', '{"sub":"a","exp":' + exp + ',"x":' + deep + '}', secret)),
+        ]).then((answers) => console.log(answers.join(' ')));
+      `;
+      const output = execFileSync(process.execPath, ['--stack-size=150', '-e', script], { encoding: 'utf8' });
+      expect(output.trim()).to.equal('InvalidSignatureError accepted');
     });
 
     it('a fault in the payload answers before the algorithm, the key and the signature, as in PyJWT, whatever comes after it', async () => {

@@ -5,11 +5,14 @@
  * much larger strings alive.
  */
 
-/** `value`, frozen at every depth. */
+/** `value`, frozen at every depth; nested values wait in a list, not on the stack (a header may nest thousands deep). */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next !== 'object' || next === null || Object.isFrozen(next)) continue;
+    Object.freeze(next);
+    for (const child of Object.values(next)) if (typeof child === 'object' && child !== null) pending.push(child);
   }
   return value;
 }
