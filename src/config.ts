@@ -137,7 +137,7 @@ export interface JwtConfig<User = never> {
   keys?: RingKey[];
   /** Chooses the signing key per token, for keys kept elsewhere (may be async). */
   encodeKeyLoader?: EncodeKeyLoader;
-  /** Chooses the verification key per token from its header and unverified claims (may be async). */
+  /** Chooses the verification key per token from its header (frozen: tokens alike share it) and unverified claims (may be async). */
   decodeKeyLoader?: DecodeKeyLoader;
 
   /** Maps a user object given to `createAccessToken`/`createRefreshToken` to its identity. */
