@@ -2,13 +2,15 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { Get, JsonController, useKoaServer } from 'routing-controllers';
+import { Get, JsonController, Post, useKoaServer } from 'routing-controllers';
 import { CurrentIdentity, JwtManager, JwtRequired } from '../../src';
-import { getWithRawHeaders, SECRET } from '../helpers';
+import { forEachDriver, getWithRawHeaders, SECRET, startServer, type TestServer } from '../helpers';
 
 @JsonController('/linear')
 class LinearRoutes {
   @Get('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
+  // No @Body(): a cookie token's CSRF form field is read from the body by the library itself.
+  @Post('/me') @JwtRequired() post(@CurrentIdentity() id: string) { return { id }; }
 }
 
 /**
@@ -132,3 +134,51 @@ describe('parsing cost is linear in the input\'s length', function () {
     expect(best[0] / best[1]).to.be.below(5);
   });
 });
+
+/** The form bodies the library reads itself for a cookie token's CSRF field (up to 64 KiB): one pass, however a name repeats. */
+describe('form bodies are parsed in linear time', () => forEachDriver(function (driver) {
+  this.timeout(120_000);
+  let server: TestServer;
+  let cookie: string;
+
+  before(async () => {
+    server = await startServer([LinearRoutes], { secretKey: SECRET, tokenLocation: ['cookies'], csrfCheckForm: true }, {}, driver);
+    cookie = `access_token_cookie=${await server.jwt.tokens.createAccessToken('alice')}`;
+  });
+  after(() => server.close());
+
+  /** CPU microseconds (this process: client and server) for `rounds` posts of this body; each is refused for its missing CSRF value. */
+  async function cost(type: string, body: string, rounds = 5): Promise<number> {
+    const start = process.cpuUsage();
+    for (let i = 0; i < rounds; i++) {
+      await server.request.post('/linear/me').set('Cookie', cookie).set('Content-Type', type).send(body).expect(401, { msg: 'Missing CSRF token' });
+    }
+    const used = process.cpuUsage(start);
+    return used.user + used.system;
+  }
+
+  const boundary = 'xyz';
+  const part = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const bodies: Record<string, { type: string; crafted: (n: number) => string; ordinary: (length: number) => string }> = {
+    'urlencoded, one name repeated': { type: 'application/x-www-form-urlencoded', crafted: (n) => 'a&'.repeat(n / 2), ordinary: (length) => `a=${'b'.repeat(length - 2)}` },
+    'multipart, one name repeated': {
+      type: `multipart/form-data; boundary=${boundary}`,
+      crafted: (n) => `${part('a', '').repeat(Math.floor(n / part('a', '').length))}--${boundary}--`,
+      ordinary: (length) => `${part('a', 'b'.repeat(length - part('a', '').length - boundary.length - 4))}--${boundary}--`,
+    },
+  };
+
+  for (const [name, { type, crafted, ordinary }] of Object.entries(bodies)) {
+    it(name, async () => {
+      const found: number[] = [];
+      for (const n of [8_000, 50_000]) {
+        const body = crafted(n);
+        let best = [Infinity, Infinity];
+        for (let r = 0; r < 5; r++) best = [Math.min(best[0], await cost(type, body)), Math.min(best[1], await cost(type, ordinary(body.length)))];
+        found.push(best[0] / best[1]);
+      }
+      // Gathering a repeated name's values by copying them all each time cost seconds at 50 KB: hundreds of times the ordinary body.
+      expect(found.every((ratio) => ratio < 5), `cost ratios ${found.map((r) => r.toFixed(2)).join(', ')}`).to.equal(true);
+    });
+  }
+}));

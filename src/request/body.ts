@@ -60,7 +60,7 @@ export function multipartFields(body: Buffer, contentType: string): Record<strin
   if (!boundary) return undefined;
   const delimiter = Buffer.from(`--${boundary}`);
   const partEnd = Buffer.from(`\r\n--${boundary}`);
-  const fields: Record<string, string | string[]> = {};
+  const fields = newFields();
   let at = body.indexOf(delimiter);
   if (at < 0) return undefined;
   for (;;) {
@@ -71,11 +71,7 @@ export function multipartFields(body: Buffer, contentType: string): Record<strin
     const next = body.indexOf(partEnd, at);
     if (headersEnd < 0 || next < 0 || headersEnd > next) return undefined;
     const name = fieldName(body.toString('latin1', at + 2, headersEnd));
-    if (name !== undefined) {
-      const value = body.toString('utf8', headersEnd + 4, next);
-      const seen = fields[name];
-      fields[name] = seen === undefined ? value : ([] as string[]).concat(seen, value);
-    }
+    if (name !== undefined) addField(fields, name, body.toString('utf8', headersEnd + 4, next));
     at = next + 2;
   }
 }
@@ -117,10 +113,20 @@ function unquote(value: string): string {
 
 /** The fields of an `application/x-www-form-urlencoded` body, a repeated name's values as an array. */
 export function urlencodedFields(body: Buffer): Record<string, string | string[]> {
-  const fields: Record<string, string | string[]> = {};
-  for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
-    const seen = fields[name];
-    fields[name] = seen === undefined ? value : ([] as string[]).concat(seen, value);
-  }
+  const fields = newFields();
+  for (const [name, value] of new URLSearchParams(body.toString('utf8'))) addField(fields, name, value);
   return fields;
+}
+
+/** Fields by name, without a prototype: a field named `__proto__` or `constructor` is a field like any other. */
+function newFields(): Record<string, string | string[]> {
+  return Object.create(null) as Record<string, string | string[]>;
+}
+
+/** Adds a field's value; a repeated name's values gather in one array, appended to in place (linear however often a name repeats). */
+function addField(fields: Record<string, string | string[]>, name: string, value: string): void {
+  const seen = fields[name];
+  if (seen === undefined) fields[name] = value;
+  else if (Array.isArray(seen)) seen.push(value);
+  else fields[name] = [seen, value];
 }

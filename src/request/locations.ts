@@ -62,9 +62,12 @@ export function readUnparsedBody<C>(
   });
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body as JSON, `undefined` when it is not: invalid UTF-8 included, never read as U+FFFD (which would make a token of it). */
 function parseJson(bytes: Buffer): unknown {
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(UTF8.decode(bytes));
   } catch {
     return undefined;
   }
