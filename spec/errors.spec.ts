@@ -6,8 +6,13 @@ import {
 import type { Response } from 'supertest';
 import { accessClaims, forEachDriver, getWithRawHeaders, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 
+/** The manager whose tokens `/json/login` issues (see 'app callbacks that throw'). */
+let issuer: JwtManager | undefined;
+
 @JsonController('/json')
 class JsonRoutes {
+  // A user object, so that a userIdentityLoader is asked too.
+  @Post('/login') login() { return issuer!.tokens.createTokenPair({ name: 'alice' } as never); }
   @Get('/access') @JwtRequired() access(@CurrentIdentity() id: string) { return { id }; }
   @Get('/optional') @JwtOptional() optional(@CurrentIdentity() id?: string) { return { id: id ?? null }; }
   @Get('/user') @JwtRequired() user(@CurrentUser() user: unknown) { return { user }; }
@@ -210,6 +215,19 @@ describe('app callbacks that throw', () => forEachDriver((driver) => {
     it(`tokenVerificationLoader, ${how}: 400 User claims verification failed`, async () => {
       const server = await serve({ tokenVerificationLoader: fail });
       expectClean(await server.request.get('/json/access').set('Authorization', `Bearer ${token}`), 400, 'User claims verification failed', 'tokenVerificationLoader');
+    });
+
+    it(`a callback that shapes a new token, ${how}: 503, no token issued, nothing of the error in the answer`, async () => {
+      const userIdentityLoader = (user: { name: string }) => user.name;
+      const loaders = ['userIdentityLoader', 'additionalClaimsLoader', 'additionalHeadersLoader', 'encodeKeyLoader'] as const;
+      for (const loader of loaders) {
+        const server = await serve({ userIdentityLoader, [loader]: fail } as Partial<JwtConfig>);
+        issuer = server.jwt;
+        expectClean(await server.request.post('/json/login'), 503, 'The token could not be issued; try again later', loader);
+      }
+      const working = await serve({ userIdentityLoader });
+      issuer = working.jwt;
+      await working.request.post('/json/login').expect(200);
     });
 
     it(`an error callback, ${how}: the default answer`, async () => {

@@ -1,9 +1,13 @@
 import { HttpError } from 'routing-controllers';
 import type { JwtError } from './errors';
 
-/** The app's callbacks that run while a request is being decided. */
+/** The app's callbacks that run while a request is being decided or a token is made. */
 export type CallbackName =
   | 'decodeKeyLoader'
+  | 'encodeKeyLoader'
+  | 'userIdentityLoader'
+  | 'additionalClaimsLoader'
+  | 'additionalHeadersLoader'
   | 'userLookupLoader'
   | 'tokenVerificationLoader'
   | `errorCallbacks.${string}`

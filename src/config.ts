@@ -1,8 +1,8 @@
 import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
 import type { JwtClaims, JwtHeader, TokenType } from './claims';
 import { VerifiedTokenCache } from './cache';
-import { guardCallback, logCallbackError, reportCallbackError, type CallbackErrorHandler } from './callbacks';
-import { ClaimsVerificationError, JwtDecodeError, UserLookupError } from './errors';
+import { guardCallback, logCallbackError, reportCallbackError, type CallbackErrorHandler, type CallbackName } from './callbacks';
+import { ClaimsVerificationError, JwtDecodeError, TokenIssueError, UserLookupError } from './errors';
 import { toMilliseconds, toSeconds, type Duration } from './duration';
 import { JwtEventEmitter } from './events';
 import { Lifetimes, Revocation } from './revocation';
@@ -297,12 +297,17 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
   const timeout = toMilliseconds(config.revocationStoreTimeout ?? '1s', 'JwtManager: `revocationStoreTimeout`');
   if (timeout === 0) throw new Error('JwtManager: `revocationStoreTimeout` must be longer than 0 ms');
   const onCallbackError = config.onCallbackError ?? logCallbackError;
-  const { decodeKeyLoader, userLookupLoader, tokenVerificationLoader } = config;
+  const { decodeKeyLoader, encodeKeyLoader, userLookupLoader, tokenVerificationLoader } = config;
+  // The callbacks that shape a new token: one that throws refuses the token (503), carrying nothing of its error.
+  const issuing = <A extends unknown[], R>(callback: ((...args: A) => R | Promise<R>) | undefined, name: CallbackName) =>
+    callback && guardCallback(callback, name, onCallbackError, () => new TokenIssueError());
   // The key store first: its message about a key that does not fit its algorithm says more.
-  const keys = new KeyStore(decodeKeyLoader ? {
+  const keys = new KeyStore({
     ...config,
-    decodeKeyLoader: guardCallback(decodeKeyLoader, 'decodeKeyLoader', onCallbackError, () => new JwtDecodeError('No key to verify the token with')),
-  } : config);
+    decodeKeyLoader: decodeKeyLoader
+      && guardCallback(decodeKeyLoader, 'decodeKeyLoader', onCallbackError, () => new JwtDecodeError('No key to verify the token with')),
+    encodeKeyLoader: issuing(encodeKeyLoader, 'encodeKeyLoader'),
+  });
   checkKeyOptions(config);
   const leeway = toSeconds(config.leeway ?? 0, 'JwtManager: `leeway`');
   const sessionMaxAge = config.sessionMaxAge === undefined ? undefined : toSeconds(config.sessionMaxAge, 'JwtManager: `sessionMaxAge`');
@@ -339,9 +344,9 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     encodeIssuer: config.encodeIssuer,
     decodeIssuer: config.decodeIssuer,
     rolesClaim: nonEmpty(config.rolesClaim ?? 'roles', 'rolesClaim'),
-    userIdentityLoader: config.userIdentityLoader as ResolvedConfig['userIdentityLoader'],
-    additionalClaimsLoader: config.additionalClaimsLoader as ResolvedConfig['additionalClaimsLoader'],
-    additionalHeadersLoader: config.additionalHeadersLoader as ResolvedConfig['additionalHeadersLoader'],
+    userIdentityLoader: issuing(config.userIdentityLoader, 'userIdentityLoader') as ResolvedConfig['userIdentityLoader'],
+    additionalClaimsLoader: issuing(config.additionalClaimsLoader, 'additionalClaimsLoader') as ResolvedConfig['additionalClaimsLoader'],
+    additionalHeadersLoader: issuing(config.additionalHeadersLoader, 'additionalHeadersLoader') as ResolvedConfig['additionalHeadersLoader'],
     userLookupLoader: userLookupLoader && guardCallback(userLookupLoader, 'userLookupLoader', onCallbackError,
       (_header, claims) => new UserLookupError(`Error loading the user ${String(claims[identityClaim])}`)),
     tokenVerificationLoader: tokenVerificationLoader && guardCallback(tokenVerificationLoader, 'tokenVerificationLoader', onCallbackError,

@@ -24,6 +24,7 @@ export const JwtErrorCode = {
   RefreshTokenConcurrent: 'ERR_JWT_REFRESH_TOKEN_CONCURRENT',
   SessionEnded: 'ERR_JWT_SESSION_ENDED',
   StoreUnavailable: 'ERR_JWT_STORE_UNAVAILABLE',
+  TokenIssue: 'ERR_JWT_TOKEN_ISSUE',
   Csrf: 'ERR_JWT_CSRF',
 } as const;
 
@@ -210,6 +211,19 @@ export class StoreUnavailableError extends JwtError {
 
   constructor() {
     super(503, 'Token revocation store unavailable; try again later');
+  }
+}
+
+/**
+ * A token could not be made because an app callback that shapes it
+ * (`userIdentityLoader`, `additionalClaimsLoader`, `additionalHeadersLoader`,
+ * `encodeKeyLoader`) threw (503); what it threw went to `onCallbackError`.
+ */
+export class TokenIssueError extends JwtError {
+  readonly code = JwtErrorCode.TokenIssue;
+
+  constructor() {
+    super(503, 'The token could not be issued; try again later');
   }
 }
 

@@ -37,7 +37,7 @@ export {
   JwtErrorCode, JwtError, NoAuthorizationError, InvalidHeaderError, JwtDecodeError, InvalidSignatureError,
   ExpiredTokenError, WrongTokenTypeError, FreshTokenRequiredError, RoleMissingError, UserLookupError,
   ClaimsVerificationError, ClaimsValidationError, RevokedTokenError, RefreshTokenReuseError, ConcurrentRefreshError,
-  StoreUnavailableError, CsrfError, JwtRequirementMissingError, SessionEndedError,
+  StoreUnavailableError, TokenIssueError, CsrfError, JwtRequirementMissingError, SessionEndedError,
 } from './errors';
 export { CorsPreflightResponse, JsonHttpError, JwtHttpError } from './http-error';
 export type { JwtErrorBody } from './http-error';

@@ -14,7 +14,7 @@ export type ErrorKind =
   | 'userLookup'
   | 'claimsVerification'
   | 'revoked' // revoked, refresh token reused, or used twice at once under rotation
-  | 'storeUnavailable'
+  | 'storeUnavailable' // the revocation store, or a callback a new token needs, could not answer (503)
   | 'csrf';
 
 /** What an error callback learns of a failure. */
@@ -61,6 +61,7 @@ const KINDS: Readonly<Record<JwtErrorCode, ErrorKind>> = {
   [JwtErrorCode.RefreshTokenConcurrent]: 'revoked',
   [JwtErrorCode.SessionEnded]: 'expired',
   [JwtErrorCode.StoreUnavailable]: 'storeUnavailable',
+  [JwtErrorCode.TokenIssue]: 'storeUnavailable',
   [JwtErrorCode.Csrf]: 'csrf',
 };
 
