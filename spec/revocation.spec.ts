@@ -264,12 +264,16 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         const revoked = await jwt.tokens.createAccessToken('alice', { expiresIn: 60 });
         const everywhere = await jwt.tokens.createAccessToken('bob', { expiresIn: 60 });
         const session = await jwt.tokens.createTokenPair('carol', { expiresIn: 60 });
+        // Renewed ("remember me" through renew, as an app's own implicit refresh might): outside any session.
+        const renewed = await jwt.tokens.renew(await jwt.tokens.decodeToken(await jwt.tokens.createAccessToken('dave')), { expiresIn: 60 });
         await jwt.revokeToken(revoked);
         await jwt.revokeAllTokensFor('bob');
         await jwt.revokeFamily(session.accessToken);
+        await jwt.revokeAllTokensFor('dave');
         await sleep(2200); // past every configured lifetime
         await server.request.get('/rev/me').set(bearer(revoked)).expect(401);
         await server.request.get('/rev/me').set(bearer(everywhere)).expect(401);
+        await server.request.get('/rev/me').set(bearer(renewed)).expect(401);
         await server.request.get('/rev/me').set(bearer(session.accessToken)).expect(401);
         await server.request.post('/rev/refresh').set(bearer(session.refreshToken)).expect(401);
       });

@@ -132,7 +132,10 @@ export class TokenFactory<User = never> {
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
     const subject = await this.identify(claims[this.config.identityClaim] as string, claims);
     const renewed = this.carrying(claims, options);
-    return this.sign(subject, this.plan('access', renewed), false, renewed, family);
+    const plan = this.plan('access', renewed);
+    // A renewal may outlive what the identity's cut-off covers, like any token minted alone.
+    await this.config.revocation.issued(subject.identity, plan.exp);
+    return this.sign(subject, plan, false, renewed, family);
   }
 
   /** Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid. */
