@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { STATUS_CODES, type Server } from 'node:http';
-import express, { type ErrorRequestHandler } from 'express';
+import type { Server } from 'node:http';
+import express from 'express';
 import Koa from 'koa';
 import { useContainer, useExpressServer, useKoaServer, type RoutingControllersOptions } from 'routing-controllers';
 import { Container } from 'typedi';
-import { JsonHttpError, JwtManager, type JwtConfig, type JwtEventName } from '../src';
+import { JwtManager, type JwtConfig, type JwtEventName } from '../src';
 import { AccountController, AuthController, CookieAuthController, KeysController, PageController } from './controllers';
 import { UserStore } from './users';
 
@@ -43,11 +43,13 @@ export async function createDemoApp(config: JwtConfig, driver: DemoDriver = 'koa
   if (driver === 'express') {
     const app = express();
     useExpressServer(app, options);
-    app.use(expressClientErrorsAsJson(jwt));
+    // A malformed body answers { msg }, and routing-controllers' answered errors keep the connection open.
+    app.use(jwt.expressErrorHandler());
     return app;
   }
   const app = new Koa();
-  app.use(koaClientErrorsAsJson(jwt));
+  // A malformed body answers { msg }, not Koa's text/plain.
+  app.use(jwt.koaErrorHandler());
   return useKoaServer(app, options);
 }
 
@@ -62,42 +64,4 @@ function logEvents(jwt: JwtManager): void {
       console.log(`event ${name} identity=${JSON.stringify(identity)} session=${sessionId ?? '-'}${reason}${where}`);
     });
   }
-}
-
-/**
- * The answer to a client error raised before any action runs — a malformed JSON
- * body, which the body parser refuses — in the API's shape, `{ "msg": ... }`;
- * `undefined` for anything else. Never the parser's own message: it may quote the body.
- */
-function clientError(jwt: JwtManager, error: unknown): JsonHttpError | undefined {
-  const status = (error as { status?: unknown }).status;
-  if (error instanceof JsonHttpError || typeof status !== 'number' || status < 400 || status > 499) return undefined;
-  return jwt.httpError(status, error instanceof SyntaxError ? 'Malformed JSON body' : STATUS_CODES[status] ?? 'Bad Request');
-}
-
-/** On Koa: instead of Koa's text/plain. */
-function koaClientErrorsAsJson(jwt: JwtManager): Koa.Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-    } catch (error) {
-      const answer = clientError(jwt, error);
-      if (!answer) throw error;
-      ctx.status = answer.status;
-      ctx.body = answer.toJSON();
-    }
-  };
-}
-
-/**
- * On Express: instead of Express's HTML page. routing-controllers hands every
- * error on to Express after answering it; those are done already.
- */
-function expressClientErrorsAsJson(jwt: JwtManager): ErrorRequestHandler {
-  return (error, _req, res, next) => {
-    if (res.headersSent) return;
-    const answer = clientError(jwt, error);
-    if (!answer) return next(error);
-    res.status(answer.status).json(answer.toJSON());
-  };
 }

@@ -6,7 +6,7 @@ import express from 'express';
 import Koa from 'koa';
 import { createParamDecorator, useExpressServer, useKoaServer, type Action, type RoutingControllersOptions } from 'routing-controllers';
 import supertest from 'supertest';
-import { JwtManager, type DriverContext, type JwtConfig, type JwtMiddleware } from '../src';
+import { JwtManager, type DriverContext, type ExpressErrorHandler, type JwtConfig, type JwtMiddleware } from '../src';
 
 /** A secret long enough for every HS algorithm. */
 export const SECRET = 'test-secret-that-is-long-enough-for-hs512-0123456789abcdef-0123456789';
@@ -14,7 +14,12 @@ export const SECRET = 'test-secret-that-is-long-enough-for-hs512-0123456789abcde
 /** routing-controllers' two drivers. */
 export type Driver = 'koa' | 'express';
 
-export const DRIVERS: readonly Driver[] = ['koa', 'express'];
+/**
+ * The drivers suites run on: both, unless SPEC_DRIVERS names some (`.ci/suites-on.sh`
+ * runs the HTTP suites again on another major of one driver, on that driver only).
+ */
+export const DRIVERS: readonly Driver[] = (['koa', 'express'] as const)
+  .filter((driver) => !process.env.SPEC_DRIVERS || process.env.SPEC_DRIVERS.split(',').includes(driver));
 
 /**
  * Runs a suite once per driver, the driver in its title: the same tests, so
@@ -37,11 +42,14 @@ type App = { listen(port: number, host: string): Server };
 
 /**
  * A routing-controllers app on `driver`, not yet listening; `middlewares`
- * (such as `jwt.implicitRefresh()`) run before its routes. Koa apps are the
+ * (such as `jwt.implicitRefresh()`) run before its routes, Express's
+ * `afterRoutes` error handlers after them. Koa apps are the
  * app's own koa (the devDependency: 2; CI runs the Koa-facing suites again with
  * koa 3 installed), not routing-controllers' nested copy that `createKoaServer` would take.
  */
-export function createServer(driver: Driver, options: RoutingControllersOptions, middlewares: readonly JwtMiddleware[] = []): App {
+export function createServer(
+  driver: Driver, options: RoutingControllersOptions, middlewares: readonly JwtMiddleware[] = [], afterRoutes: readonly ExpressErrorHandler[] = [],
+): App {
   if (driver === 'koa') {
     const app = new Koa();
     app.silent = true;
@@ -52,7 +60,9 @@ export function createServer(driver: Driver, options: RoutingControllersOptions,
   // Express logs every error routing-controllers hands on to it, unless in 'test' mode.
   app.set('env', 'test');
   for (const middleware of middlewares) app.use(middleware);
-  return useExpressServer(app, options) as App;
+  useExpressServer(app, options);
+  for (const handler of afterRoutes) app.use(handler);
+  return app as App;
 }
 
 /** Listens on an ephemeral loopback port; resolves to the server and its base URL. */
@@ -77,6 +87,7 @@ export async function startServer(
   options: Partial<RoutingControllersOptions> = {},
   driver: Driver = 'koa',
   middlewares: (jwt: JwtManager) => JwtMiddleware[] = () => [],
+  afterRoutes: (jwt: JwtManager) => ExpressErrorHandler[] = () => [],
 ): Promise<TestServer> {
   const jwt = new JwtManager(config);
   const app = createServer(driver, {
@@ -84,7 +95,7 @@ export async function startServer(
     authorizationChecker: jwt.authorizationChecker,
     currentUserChecker: jwt.currentUserChecker,
     ...options,
-  }, middlewares(jwt));
+  }, middlewares(jwt), afterRoutes(jwt));
   const { server, url } = await listen(app);
   return {
     driver,

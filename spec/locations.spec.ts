@@ -362,9 +362,10 @@ describe('token values that are not a string, and odd bodies', () => forEachDriv
       Object.defineProperty(app.request, 'query', { get(this: { querystring: string }) { return nestedQuery(this.querystring); } });
       server = useKoaServer(app, options).listen(0, '127.0.0.1');
     } else {
-      // Express's default query parser ('extended') is a nested one.
+      // A nested query parser: Express 4's default ('extended'), which Express 5 must be asked for.
       const app = express();
       app.set('env', 'test');
+      app.set('query parser', 'extended');
       server = useExpressServer(app, options).listen(0, '127.0.0.1');
     }
     await new Promise((resolve) => server.once('listening', resolve));
@@ -553,28 +554,5 @@ describe('bodies no body parser read', function () {
           .field('csrf_token', 'forged').attach('file', file, 'a.bin').expect(401, { msg: 'CSRF double submit tokens do not match' });
       });
     });
-  });
-});
-
-describe('a malformed JSON body the app\'s body parser refuses (the README\'s middleware)', () => {
-  it('answers 400 in the library\'s shape, never quoting the body', async () => {
-    const jwt = new JwtManager({ secretKey: SECRET });
-    current = jwt;
-    const app = new Koa();
-    app.use(async (ctx, next) => {
-      try {
-        await next();
-      } catch (error) {
-        if (!(error instanceof SyntaxError) || (error as { status?: number }).status !== 400) throw error;
-        const answer = jwt.httpError(400, 'Malformed JSON body');
-        ctx.status = answer.status;
-        ctx.body = answer.toJSON();
-      }
-    });
-    useKoaServer(app, { controllers: [Routes], authorizationChecker: jwt.authorizationChecker, currentUserChecker: jwt.currentUserChecker });
-    const token = await jwt.tokens.createAccessToken('alice');
-    const res = await supertest(app.callback()).post('/loc/me').set('Authorization', `Bearer ${token}`)
-      .set('Content-Type', 'application/json').send('{"secret": "hunter2"').expect(400, { msg: 'Malformed JSON body' });
-    expect(res.text).not.to.contain('hunter2');
   });
 });

@@ -1,5 +1,6 @@
 import type { Action } from 'routing-controllers';
 import { reportCallbackError } from './callbacks';
+import { expressErrorHandler, koaErrorHandler, type ExpressErrorHandler } from './client-errors';
 import { now, type JwtClaims, type TokenType } from './claims';
 import { responseSetsCookie, setTokenCookies, unsetTokenCookies } from './cookies';
 import { toSeconds, type Duration } from './duration';
@@ -15,7 +16,7 @@ import {
 } from './request/adapter-express';
 import type { KoaContextLike } from './request/adapter-koa';
 import {
-  actionKey, bindAction, bindRequest, driverMiddleware, type BoundRequest, type DriverContext, type JwtMiddleware,
+  actionKey, bindAction, bindRequest, driverMiddleware, type BoundRequest, type DriverContext, type JwtMiddleware, type KoaMiddleware,
 } from './request/adapter';
 import {
   recordAnonymous, requestDecider, requestState, restoreRequestState, saveRequestState, wasVerified, type JwtRequestState,
@@ -193,6 +194,25 @@ export class JwtManager<User = never> {
    */
   httpError(status: number, message: string): JsonHttpError {
     return new JsonHttpError(status, { [this.config.errorMessageKey]: message });
+  }
+
+  /**
+   * Koa: answers a body the body parser refuses (malformed JSON, too large, an
+   * unknown encoding) in the library's shape, e.g. 400 `{ "msg": "Malformed JSON body" }`,
+   * instead of Koa's text/plain. `app.use(jwt.koaErrorHandler())` before `useKoaServer(app, …)`.
+   */
+  koaErrorHandler(): KoaMiddleware {
+    return koaErrorHandler((status, message) => this.httpError(status, message));
+  }
+
+  /**
+   * Express: the same for Express's HTML error page, and an end to every error
+   * routing-controllers has answered already (its Express driver hands each one
+   * on, and Express's final handler would close the keep-alive connection).
+   * `app.use(jwt.expressErrorHandler())` after `useExpressServer(app, …)`.
+   */
+  expressErrorHandler(): ExpressErrorHandler {
+    return expressErrorHandler((status, message) => this.httpError(status, message));
   }
 
   /**

@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { Agent, request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
+import { Body, Get, JsonController, Post } from 'routing-controllers';
+import { CurrentIdentity, JwtRequired, type JwtMiddleware } from '../src';
+import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
+
+@JsonController('/client')
+class ClientRoutes {
+  @Post('/echo') @JwtRequired() echo(@CurrentIdentity() id: string, @Body() body: Record<string, unknown>) { return { id, keys: Object.keys(body) }; }
+  @Get('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
+}
+
+/** The README's set-up: jwt.koaErrorHandler() before routing-controllers on Koa, jwt.expressErrorHandler() after it on Express. */
+describe('the error handlers for what the body parser refuses', () => forEachDriver(function (driver) {
+  let server: TestServer;
+  let token: string;
+
+  before(async () => {
+    server = await startServer([ClientRoutes], { secretKey: SECRET }, {}, driver,
+      (jwt) => (driver === 'koa' ? [jwt.koaErrorHandler() as JwtMiddleware] : []),
+      (jwt) => (driver === 'express' ? [jwt.expressErrorHandler()] : []));
+    token = await server.jwt.tokens.createAccessToken('alice');
+  });
+  after(() => server.close());
+
+  it('a malformed, oversized or unreadable body answers its 4xx in the library\'s shape, never quoting the body', async () => {
+    const post = () => server.request.post('/client/echo').set('Authorization', `Bearer ${token}`);
+    const malformed = await post().set('Content-Type', 'application/json').send('{"secret": "hunter2"').expect(400, { msg: 'Malformed JSON body' });
+    expect(malformed.text).not.to.contain('hunter2');
+    expect(malformed.headers['content-type']).to.match(/^application\/json/);
+    await post().set('Content-Type', 'application/json').send(JSON.stringify({ pad: 'x'.repeat(2_000_000) })).expect(413, { msg: 'Payload Too Large' });
+    await post().set('Content-Type', 'application/json').set('Content-Encoding', 'br2').send('{}').expect(415, { msg: 'Unsupported Media Type' });
+    await post().set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send('{"not": "gzip"}').expect(400, { msg: 'Bad Request' });
+    await post().set('Content-Type', 'application/json').send({ a: 1 }).expect(200, { id: 'alice', keys: ['a'] });
+  });
+
+  it('errors routing-controllers answered leave the keep-alive connection open', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<Socket>();
+    const get = (authorization?: string) => new Promise<number>((resolve, reject) => {
+      const url = new URL('/client/me', server.url);
+      const req = httpRequest({ agent, host: url.hostname, port: url.port, path: url.pathname, headers: authorization ? { authorization } : {} }, (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.once('socket', (socket: Socket) => sockets.add(socket));
+      req.once('error', reject).end();
+    });
+    try {
+      const statuses: number[] = [];
+      for (const authorization of [undefined, `Bearer ${token}`, 'Bearer a.b.c', `Bearer ${token}`, 'Bearer a b', `Bearer ${token}`]) {
+        statuses.push(await get(authorization));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(statuses).to.deep.equal([401, 200, 422, 200, 422, 200]);
+      expect(sockets.size, 'connections used').to.equal(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+}));
