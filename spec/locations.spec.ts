@@ -484,7 +484,7 @@ describe('implicit refresh whose renewal throws', () => forEachDriver((driver) =
       failing = true;
       const res = await supertest(server.url).get('/loc/me').set(cookie({ access_token_cookie: token })).expect(200, { id: 'alice' });
       expect(setCookies(res)).to.deep.equal([]);
-      expect(reported).to.deep.equal(['implicitRefresh']);
+      expect(reported).to.deep.equal(['additionalClaimsLoader']);
     } finally {
       await server.close();
     }

@@ -24,6 +24,12 @@ class Routes {
     const { accessToken, refreshToken } = await current.tokens.rotate(claims);
     return { access_token: accessToken, refresh_token: refreshToken };
   }
+  /** The seed's refresh (a new access token for the identity alone), waiting at `gate` first. */
+  @Post('/slow-seed-refresh') @JwtRefreshTokenRequired() async slowSeedRefresh(@CurrentIdentity() identity: string) {
+    entered();
+    await gate;
+    return { access_token: await current.tokens.createAccessToken(identity) };
+  }
   @Post('/logout') @JwtRequired() @HttpCode(200) async logout(@CurrentJwt() claims: JwtClaims) {
     await current.revokeToken(claims);
     return { msg: 'Logged out' };
@@ -342,6 +348,48 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
           }
         });
       }
+    });
+
+    describe('the seed\'s refresh (createAccessToken(identity)) in flight during a revocation', () => {
+      /** Refreshes at /slow-seed-refresh, running `meanwhile` while the route waits between its checks and its new token. */
+      async function seedRefresh(refreshToken: string, meanwhile: () => Promise<void>) {
+        let release!: () => void;
+        gate = new Promise<void>((resolve) => { release = resolve; });
+        const inside = new Promise<void>((resolve) => { entered = resolve; });
+        const pending = server.request.post('/rev/slow-seed-refresh').set(bearer(refreshToken)).then((res) => res);
+        await inside;
+        await meanwhile();
+        release();
+        const res = await pending;
+        gate = Promise.resolve();
+        return res;
+      }
+
+      const logins: Record<string, (jwt: JwtManager) => Promise<{ refreshToken: string; sessionId?: string }>> = {
+        'a refresh token alone': async (jwt) => ({ refreshToken: await jwt.tokens.createRefreshToken('alice') }),
+        'a session': (jwt) => jwt.tokens.createTokenPair('alice'),
+      };
+      for (const [kind, login] of Object.entries(logins)) {
+        it(`${kind}: a logout-everywhere meanwhile leaves no new token alive (401)`, async () => {
+          const jwt = await serve();
+          const { refreshToken } = await login(jwt);
+          const res = await seedRefresh(refreshToken, () => jwt.revokeAllTokensFor('alice'));
+          expect(res.status, JSON.stringify(res.body)).to.equal(401);
+          expect(res.body).to.deep.equal({ msg: 'Token has been revoked' });
+          // A new login afterwards works at once.
+          await server.request.get('/rev/me').set(bearer(await jwt.tokens.createAccessToken('alice'))).expect(200);
+        });
+      }
+
+      it('a revocation of someone else, or one that spares the session, lets it through', async () => {
+        const jwt = await serve();
+        const { refreshToken, sessionId } = await jwt.tokens.createTokenPair('alice');
+        for (const meanwhile of [() => jwt.revokeAllTokensFor('bob'), () => jwt.revokeAllTokensFor('alice', { except: sessionId })]) {
+          const res = await seedRefresh(refreshToken, meanwhile);
+          expect(res.status, JSON.stringify(res.body)).to.equal(200);
+          await server.request.get('/rev/me').set(bearer(res.body.access_token)).expect(200);
+        }
+      });
     });
 
     it('revoking a token without jti (minted elsewhere) is a 422, not a 500', async () => {

@@ -5,7 +5,7 @@ import { now, type JwtClaims, type TokenType } from './claims';
 import { responseSetsCookie, setTokenCookies, unsetTokenCookies } from './cookies';
 import { toSeconds, type Duration } from './duration';
 import { resolveConfig, type Identity, type JwtConfig, type ResolvedConfig } from './config';
-import { JwtError, JwtRequirementMissingError } from './errors';
+import { JwtError, JwtRequirementMissingError, TokenIssueError } from './errors';
 import type { JwtEventListener, JwtEventName } from './events';
 import type { SessionInfo } from './revocation';
 import { verifyRequest } from './guard';
@@ -360,8 +360,9 @@ export class JwtManager<User = never> {
       const token = await this.tokens.renew(state.claims);
       return { token, claims: await this.tokens.decodeToken(token) };
     } catch (error) {
-      // A renewal its loaders cannot make leaves the action's answer alone.
-      reportCallbackError(this.config.onCallbackError, error, { callback: 'implicitRefresh', ctx });
+      // A renewal that cannot be made leaves the action's answer alone. A loader that
+      // threw (TokenIssueError) was reported under its own name already.
+      if (!(error instanceof TokenIssueError)) reportCallbackError(this.config.onCallbackError, error, { callback: 'implicitRefresh', ctx });
       return undefined;
     }
   }

@@ -111,6 +111,8 @@ const MAX_METADATA_STRING = 256;
  */
 export class Revocation {
   private readonly deadlines: Deadlines;
+  /** Refresh tokens verified by requests this process is still answering, by identity (see {@link parentsStillValid}). */
+  private readonly refreshing = new Map<string, Set<StoredToken>>();
 
   constructor(
     private readonly settings: RevocationSettings,
@@ -140,7 +142,10 @@ export class Revocation {
     const describe = adapter?.describe;
     const request = describe && ctx && this.events.listening ? () => describe(ctx) : undefined;
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
-    const refreshUse = route.refresh && claims.type === 'refresh' && (settings.rotation || (family !== undefined && !route.skip));
+    const refreshRoute = route.refresh && claims.type === 'refresh';
+    // A refresh token used up by revoking it (rotation outside sessions) has no later status to go by.
+    if (refreshRoute && adapter && ctx && !(settings.rotation && family === undefined)) this.track(this.storedToken(claims), adapter, ctx);
+    const refreshUse = refreshRoute && (settings.rotation || (family !== undefined && !route.skip));
     if (refreshUse) return this.useRefreshToken(claims, family, request);
     if (route.skip || !settings.checks.includes(claims.type)) return;
     // An in-process store's answer is used at once; a remote store's is awaited, bounded by the timeout.
@@ -160,6 +165,35 @@ export class Revocation {
     const use = { rotation: settings.rotation, grace: settings.gracePeriod, idleTimeout: settings.sessionIdleTimeout };
     const outcome = await this.settle(() => settings.store.useRefreshToken(this.storedToken(claims), use), claims, request);
     this.answer(outcome, claims, family, request);
+  }
+
+  /** Remembers a refresh token this request verified until its response is done. */
+  private track<C>(token: StoredToken, adapter: RequestAdapter<C>, ctx: C): void {
+    const tokens = this.refreshing.get(token.identity) ?? new Set<StoredToken>();
+    const done = () => {
+      tokens.delete(token);
+      if (tokens.size === 0 && this.refreshing.get(token.identity) === tokens) this.refreshing.delete(token.identity);
+    };
+    if (!adapter.whenDone(ctx, done)) return;
+    tokens.add(token);
+    this.refreshing.set(token.identity, tokens);
+  }
+
+  /**
+   * Refuses (401) to hand out a new token of `identity` made without a parent to
+   * inherit from (`createAccessToken` in a refresh route, say) while a refresh
+   * token of that identity which a request in this process verified has been
+   * revoked since: a logout-everywhere that raced the refresh. Called once the new
+   * token's generation or session is fixed, so a revocation after this check
+   * covers the new token itself; together, no token outlives a revocation its
+   * parent was subject to.
+   */
+  async parentsStillValid(identity: string): Promise<void> {
+    const tokens = this.refreshing.get(identity);
+    if (!tokens) return;
+    for (const token of [...tokens]) {
+      if ((await this.settle(() => this.settings.store.status(token))) === 'revoked') throw new RevokedTokenError();
+    }
   }
 
   /** The generation to stamp into a new token of `identity` outside sessions (0 until it was revoked wholesale). */

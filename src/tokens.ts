@@ -4,6 +4,7 @@ import type { Identity, ResolvedConfig } from './config';
 import { toSeconds, type Duration } from './duration';
 import { sign as jwsSign } from 'jsonwebtoken';
 import { toLowS } from './ecdsa';
+import type { RevokedTokenError } from './errors';
 import type { SessionMetadata } from './events';
 import { verifyToken, type VerifyOptions } from './verify';
 
@@ -58,7 +59,12 @@ export class TokenFactory<User = never> {
   /** @internal Built by {@link JwtManager}; use `jwt.tokens`. */
   constructor(private readonly config: ResolvedConfig) {}
 
-  /** Creates an access token for `identity`, or for a user object through `userIdentityLoader`. */
+  /**
+   * Creates an access token for `identity`, or for a user object through `userIdentityLoader`.
+   * Rejects with 401 ({@link RevokedTokenError}) when it would outlive a revocation: in a refresh
+   * route, when the refresh token the request verified was revoked since (a logout-everywhere
+   * racing the refresh).
+   */
   async createAccessToken(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<string> {
     return this.standalone(identity, 'access', freshClaim(options.fresh ?? false), options);
   }
@@ -69,6 +75,7 @@ export class TokenFactory<User = never> {
     const subject = await this.identify(identity);
     const refresh = this.plan('refresh', options);
     const session = await this.startSession(subject.identity, refresh, [refresh.exp], {});
+    await this.config.revocation.parentsStillValid(subject.identity);
     return this.sign({ ...subject, generation: session.generation }, refresh, false, options, session.id);
   }
 
@@ -84,6 +91,7 @@ export class TokenFactory<User = never> {
     const access = this.plan('access', tokenOptions);
     const refresh = this.plan('refresh', tokenOptions);
     const session = await this.startSession(subject.identity, refresh, [access.exp, refresh.exp], metadata ?? {});
+    await this.config.revocation.parentsStillValid(subject.identity);
     const stamped = { ...subject, generation: session.generation };
     return {
       accessToken: await this.sign(stamped, access, freshClaim(fresh ?? false), tokenOptions, session.id),
@@ -155,12 +163,16 @@ export class TokenFactory<User = never> {
     return { ...options, carriedClaims };
   }
 
-  /** A token outside sessions: stamped with the identity's generation; a long-lived one extends its horizon. */
+  /**
+   * A token outside sessions: stamped with the identity's generation (refused when a
+   * refresh of the identity in flight was revoked meanwhile); a long-lived one extends its horizon.
+   */
   private async standalone(identity: Identity | User, type: TokenType, fresh: boolean | number, options: CreateTokenOptions): Promise<string> {
     const subject = await this.identify(identity);
     subject.generation = await this.config.revocation.generation(subject.identity);
     const plan = this.plan(type, options);
     await this.config.revocation.issued(subject.identity, plan.exp);
+    await this.config.revocation.parentsStillValid(subject.identity);
     return this.sign(subject, plan, fresh, options);
   }
 

@@ -31,6 +31,7 @@ export const expressAdapter: RequestAdapter<ExpressRequestLike> = {
   responseHeader: (req, name) => headerValues(responseOf(req).getHeader(name)),
   status: (req) => responseOf(req).statusCode,
   describe: (req) => ({ method: req.method ?? 'GET', path: pathOf(req.originalUrl ?? req.url), ip: req.ip ?? req.socket?.remoteAddress }),
+  whenDone: (req, listener) => !!req.res?.once('close', listener),
 };
 
 function responseOf(req: ExpressRequestLike): ServerResponse {

@@ -35,6 +35,7 @@ export const koaAdapter: RequestAdapter<KoaContextLike> = {
   responseHeader: (ctx, name) => headerValues(ctx.response.get(name)),
   status: (ctx) => ctx.status,
   describe: (ctx) => ({ method: ctx.method, path: ctx.path ?? pathOf(ctx.req.url), ip: ctx.ip }),
+  whenDone: (ctx, listener) => !!ctx.res?.once('close', listener),
   prepareErrorResponse(ctx, error) {
     // Koa answers an error that escapes every middleware with `ctx.onerror`: an
     // empty text/plain body for ours. This request's handler renders ours as

@@ -43,6 +43,8 @@ export interface RequestAdapter<Context> {
   prepareErrorResponse?(ctx: Context, response: ThrownResponse): void;
   /** The request's method, path and client IP, for events. */
   describe?(ctx: Context): EventRequest;
+  /** Calls `listener` once the response is done (sent, or its connection gone); `false` when it cannot tell. */
+  whenDone(ctx: Context, listener: () => void): boolean;
 }
 
 /**
