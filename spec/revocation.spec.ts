@@ -392,6 +392,20 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       });
     });
 
+    it('an identity whose every session ended (logged out, reused, evicted) logs in again at once', async () => {
+      const jwt = await serve({ refreshTokenRotation: true, rotationGracePeriod: 0 });
+      const first = await jwt.tokens.createTokenPair('alice');
+      // Other identities, so that the memory store's sweep is elsewhere when alice is next written.
+      for (let i = 0; i < 10; i++) await jwt.tokens.createTokenPair(`other-${i}`);
+      await jwt.revokeSession('alice', first.sessionId);
+      const second = await jwt.tokens.createTokenPair('alice');
+      await server.request.get('/rev/me').set(bearer(second.accessToken)).expect(200);
+      await server.request.post('/rev/refresh').set(bearer(second.refreshToken)).expect(200);
+      await server.request.post('/rev/refresh').set(bearer(second.refreshToken)).expect(401); // reuse ends it
+      const third = await jwt.tokens.createTokenPair('alice');
+      await server.request.get('/rev/me').set(bearer(third.accessToken)).expect(200);
+    });
+
     it('revoking a token without jti (minted elsewhere) is a 422, not a 500', async () => {
       await serve({ secretKey: SECRET });
       const foreign = hmacToken({ alg: 'HS256', typ: 'JWT' }, accessClaims('alice', { jti: undefined }));

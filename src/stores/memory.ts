@@ -176,11 +176,14 @@ export class MemoryRevocationStore implements RevocationStore {
   /** The identity's state, created when missing, its expired data dropped; a few other identities are swept too. */
   private stateOf(identity: string, now: number): IdentityState {
     this.sweepSome(now);
+    const held = this.identities.get(identity);
+    // Purging drops an identity left with nothing; what is written next belongs in a state the map holds.
+    if (held) this.purge(held, now);
     let state = this.identities.get(identity);
     if (!state) {
       state = { identity, cutoff: 0, cutoffExpires: 0, horizon: 0, revoked: new Map(), sessions: new Map() };
       this.identities.set(identity, state);
-    } else this.purge(state, now);
+    }
     return state;
   }
 
