@@ -26,6 +26,11 @@ class Routes {
     await current.setRefreshCookies(ctx, await current.tokens.createRefreshToken('alice'));
     return { ok: true };
   }
+  /** The cookie helpers' refusal, as the action sees it. */
+  @Post('/login-refused') async loginRefused(@DriverObject() ctx: DriverContext) {
+    const refused = await current.setAccessCookies(ctx, await current.tokens.createAccessToken('alice')).then(() => undefined, (error: Error) => error);
+    return { refused: refused instanceof TypeError ? refused.message : null };
+  }
   @Post('/login-short') async loginShort(@DriverObject() ctx: DriverContext) {
     await current.setAccessCookies(ctx, await current.tokens.createAccessToken('alice'), 120);
     return { ok: true };
@@ -227,6 +232,16 @@ describe('token locations', () => forEachDriver((driver) => {
       const token = access.split(';')[0].split('=')[1];
       expect(csrf.split(';')[0].split('=')[1]).to.equal(await csrfOf(server.jwt, token));
       expect(cookieLine(res, 'csrf_refresh_token')).to.match(/^csrf_refresh_token=[0-9a-f-]{36}; Path=\/$/);
+    });
+
+    it('a token without a csrf claim is never set as a cookie that CSRF protection would refuse: the helper says why', async () => {
+      server = await serve(driver, { tokenLocation: ['headers'] });
+      const res = await server.request.post('/loc/login-refused').expect(200);
+      expect(res.body.refused).to.match(/carries no csrf claim.*tokenLocation includes 'cookies'/);
+      expect(setCookies(res)).to.deep.equal([]);
+      await server.close();
+      server = await serve(driver, { tokenLocation: ['headers'], cookieCsrfProtect: false });
+      expect((await server.request.post('/loc/login-refused').expect(200)).body).to.deep.equal({ refused: null });
     });
 
     it('names, paths, domain, Secure, SameSite and persistent Max-Age are configurable', async () => {

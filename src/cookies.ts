@@ -16,6 +16,11 @@ export function setTokenCookies<C>(
   adapter: RequestAdapter<C>, ctx: C, settings: CookieSettings, type: TokenType, token: string, claims: JwtClaims, maxAge?: number,
 ): void {
   const names = namesOf(settings, type);
+  if (settings.csrfProtect && typeof claims.csrf !== 'string') {
+    // Such a cookie would be refused on every unsafe method ('Missing CSRF token'): say why, once, here.
+    throw new TypeError(`Setting the ${type} token cookie: the token carries no csrf claim, so the cookie would be refused on ${settings.csrfMethods.join(', ')}. `
+      + "Tokens carry one when tokenLocation includes 'cookies' (also when only some routes read cookies through `locations`); or set cookieCsrfProtect: false");
+  }
   const lifetime = maxAge ?? (settings.session ? undefined
     : settings.maxAgeFromToken && typeof claims.exp === 'number' ? Math.max(0, claims.exp - now()) : ONE_YEAR);
   setCookie(adapter, ctx, names.cookie, token, { ...attributes(settings, names.path, lifetime), httpOnly: true });

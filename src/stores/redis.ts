@@ -13,6 +13,9 @@ export interface RedisClientLike {
   eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
   /** `CONFIG GET maxmemory-policy`, to warn when Redis may evict revocations. */
   config?(subcommand: 'GET', parameter: string): Promise<unknown>;
+  /** The connection's state (`'ready'` once connected), so the policy is read once there is a connection. */
+  readonly status?: string;
+  once?(event: 'ready', listener: () => void): unknown;
 }
 
 /** Options of {@link RedisRevocationStore}. */
@@ -301,14 +304,17 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   /**
-   * Warns (through `onWarning`) unless Redis' `maxmemory-policy` is `noeviction`.
-   * Managed Redis often refuses `CONFIG`: then it warns that the policy could not
-   * be checked. Never throws.
+   * Warns (through `onWarning`) unless Redis' `maxmemory-policy` is `noeviction`,
+   * once the client is connected. Managed Redis often refuses `CONFIG`: then it
+   * warns that the policy could not be checked. Never throws.
    */
   async checkEvictionPolicy(): Promise<void> {
     const advice = 'revocation needs maxmemory-policy noeviction (an evicting Redis may drop a revocation and accept a revoked token again)';
     try {
       if (!this.client.config) throw new Error('no CONFIG command');
+      // A client still connecting (or waiting for the app's connect()) would refuse the command.
+      const { status, once } = this.client;
+      if (status !== undefined && status !== 'ready' && once) await new Promise<void>((resolve) => once.call(this.client, 'ready', resolve));
       const answer = await this.client.config('GET', 'maxmemory-policy');
       const policy = Array.isArray(answer) ? answer[1] : undefined;
       if (policy !== 'noeviction') this.onWarning(`RedisRevocationStore: maxmemory-policy is ${String(policy)}; ${advice}`);
