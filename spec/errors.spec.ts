@@ -164,6 +164,38 @@ function secretFailure(): Error {
   return Object.assign(new Error('db at /srv/secret/keys.db refused: password=hunter2'), { code: 'ESECRETCODE', path: '/srv/secret/keys.db' });
 }
 
+describe('claims and headers as PyJWT and Flask-JWT-Extended read them', () => forEachDriver((driver) => {
+  let server: TestServer;
+  before(async () => { server = await startServer([JsonRoutes], { secretKey: SECRET }, {}, driver); });
+  after(() => server.close());
+  const exact = () => Date.now() / 1000;
+  const get = (token: string) => server.request.get('/json/access').set('Authorization', bearer(token));
+  const postFresh = (token: string) => server.request.post('/json/fresh').set('Authorization', bearer(token));
+  const header = { alg: 'HS256', typ: 'JWT' };
+
+  it('times with a fraction are compared with the time and its fraction: an exp or fresh just past is past', async () => {
+    await get(hmacToken(header, accessClaims('alice', { exp: exact() - 0.3 }))).expect(401, { msg: 'Token has expired' });
+    await get(hmacToken(header, accessClaims('alice', { nbf: exact() - 0.1, iat: exact() - 0.1 }))).expect(200, { id: 'alice' });
+    await postFresh(hmacToken(header, accessClaims('alice', { fresh: exact() - 0.3 }))).expect(401, { msg: 'Fresh token required' });
+    await postFresh(hmacToken(header, accessClaims('alice', { fresh: exact() + 60 }))).expect(200, { id: 'alice' });
+  });
+
+  it('a fresh claim that is neither a boolean nor a NumericDate: read nowhere but on fresh routes, where it is not fresh', async () => {
+    for (const fresh of ['true', '123', [], {}, null]) {
+      await get(hmacToken(header, accessClaims('alice', { fresh }))).expect(200, { id: 'alice' });
+      await postFresh(hmacToken(header, accessClaims('alice', { fresh }))).expect(401, { msg: 'Fresh token required' });
+    }
+  });
+
+  it('b64: false (RFC 7797) and a missing alg, with PyJWT\'s words', async () => {
+    await get(hmacToken({ ...header, b64: false }, accessClaims())).expect(422, { msg: "Payload segment must be empty when 'b64' is false." });
+    const unencoded = hmacToken({ ...header, b64: false }, accessClaims()).split('.');
+    await get(`${unencoded[0]}..${unencoded[2]}`).expect(422, { msg: "The 'b64' header parameter requires 'b64' to be listed in 'crit'." });
+    await get(hmacToken({ ...header, b64: true }, accessClaims())).expect(200, { id: 'alice' });
+    await get(hmacToken({ typ: 'JWT' }, accessClaims())).expect(422, { msg: 'Algorithm not specified' });
+  });
+}));
+
 describe('app callbacks that throw', () => forEachDriver((driver) => {
   const reported: Array<{ error: unknown; callback: string }> = [];
   const onCallbackError: CallbackErrorHandler = (error, { callback }) => { reported.push({ error, callback }); };

@@ -199,6 +199,10 @@ describe('PyJWT (python3-jwt) differential', function () {
       { name: 'cookies: expired without a csrf claim', server: 'cookies', token: { payload: flaskClaims(EXPIRED) }, csrf: 'sent', flask: invalid('Missing claim: csrf') },
       { name: 'cookies: expired + missing sub + wrong CSRF', server: 'cookies', token: { payload: flaskClaims({ ...EXPIRED, sub: undefined, csrf: 'right' }) }, csrf: 'wrong', flask: invalid('Missing claim: sub') },
       { name: 'cookies: expired + right CSRF', server: 'cookies', token: { payload: flaskClaims({ ...EXPIRED, csrf: 'right' }) }, csrf: 'right', flask: { status: 401, msg: 'Token has expired' } },
+      {
+        name: 'cookies: a csrf claim that is not a string', server: 'cookies', token: { payload: flaskClaims({ csrf: 42 }) }, csrf: 'sent', flask: { status: 500 },
+        differs: { ours: invalid('Invalid claim: csrf'), readme: 'nothing is ever a 500' },
+      },
       { name: 'cookies: wrong CSRF + refresh token', server: 'cookies', token: { payload: flaskClaims({ type: 'refresh', csrf: 'right' }) }, csrf: 'wrong', flask: { status: 401, msg: 'CSRF double submit tokens do not match' } },
       // Differences on purpose: the same faults, our answer and why (README).
       {

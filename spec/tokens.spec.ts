@@ -358,6 +358,7 @@ describe('tokens', () => {
         [jwt, {}, { jti: 7 }, 'JWT ID must be a string'],
         [jwt, {}, { jti: null }, 'JWT ID must be a string'],
         [jwt, {}, { sub: { id: 1 } }, 'Subject must be a string'],
+        [new JwtManager({ secretKey: SECRET, identityClaim: 'identity' }), {}, { identity: 42 }, 'Invalid claim: identity must be a string'],
       ];
       for (const [manager, header, claims, message] of cases) {
         const token = await new SignJWT({ sub: 'a', jti: 'j', ...claims }).setProtectedHeader({ alg: 'HS256', ...header } as never).setExpirationTime('5m').sign(secret);

@@ -44,7 +44,16 @@ export interface DecodedJwt {
 /** The claims a token carries by construction; `additionalClaims` may not set them. */
 export const RESERVED_CLAIMS: readonly string[] = ['type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'fam', 'gen', 'csrf'];
 
-/** Current time as a NumericDate (seconds since the epoch). */
+/** Current time as a NumericDate (seconds since the epoch), the whole seconds tokens are minted with. */
 export function now(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * Current time in seconds with its fraction, what claims are compared with (as PyJWT
+ * and Flask-JWT-Extended compare them): a token whose `exp` or `fresh` is a fraction
+ * of a second past is past, not valid until the next whole second.
+ */
+export function exactNow(): number {
+  return Date.now() / 1000;
 }

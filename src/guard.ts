@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { now, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
+import { exactNow, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
 import type { ResolvedConfig, TokenLocation } from './config';
 import {
   ClaimsVerificationError, CsrfError, ExpiredTokenError, FreshTokenRequiredError, JwtDecodeError, JwtError, RoleMissingError, UserLookupError,
@@ -125,7 +125,7 @@ function isCorsPreflight<C>(adapter: RequestAdapter<C>, ctx: C): boolean {
 
 /** The double-submit check: the value sent in the header must be the token's own, compared in constant time. */
 function checkCsrf(claims: JwtClaims, sent: string): void {
-  if (typeof claims.csrf !== 'string') throw new JwtDecodeError('Missing claim: csrf');
+  if (typeof claims.csrf !== 'string') throw new JwtDecodeError(claims.csrf === undefined ? 'Missing claim: csrf' : 'Invalid claim: csrf');
   const digest = (value: string) => createHash('sha256').update(value).digest();
   if (!timingSafeEqual(digest(claims.csrf), digest(sent))) throw new CsrfError('CSRF double submit tokens do not match');
 }
@@ -137,7 +137,7 @@ function checkType(claims: JwtClaims, refresh: boolean): void {
 
 function checkFresh(claims: JwtClaims): void {
   const fresh = claims.fresh;
-  if (typeof fresh === 'boolean' ? !fresh : fresh < now()) throw new FreshTokenRequiredError();
+  if (typeof fresh === 'boolean' ? !fresh : fresh < exactNow()) throw new FreshTokenRequiredError();
 }
 
 /** Roles come as an array of names or, OAuth-scope style, one space-separated string. */

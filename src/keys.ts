@@ -178,6 +178,7 @@ export class KeyStore {
    */
   verificationKey(header: JwtHeader, unverifiedClaims: () => Record<string, unknown>): VerificationKey | Promise<VerificationKey> {
     const alg = header.alg;
+    if (alg === undefined) throw new JwtDecodeError('Algorithm not specified');
     if (this.byKid) {
       if (header.kid === undefined) throw new JwtDecodeError('Missing "kid" header');
       // Length first: the pattern never sees more than a kid may hold.

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { verify as jwsVerify, type VerifyOptions as JwsVerifyOptions } from 'jsonwebtoken';
 import type { VerifiedToken, VerifiedTokenCache } from './cache';
-import { now, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
+import { exactNow, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
 import type { ResolvedConfig } from './config';
 import { isHighS, signatureLength } from './ecdsa';
 import { ExpiredTokenError, InvalidSignatureError, JwtDecodeError } from './errors';
@@ -80,6 +80,8 @@ function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyO
   if (payloadEnd < 0) throw new JwtDecodeError('Not enough segments');
   if (token.includes('.', payloadEnd + 1)) throw new JwtDecodeError('Too many segments');
   const header = decodeHeader(token.slice(0, headerEnd));
+  // RFC 7797: an unencoded payload travels detached; PyJWT refuses one inside the token before decoding it.
+  if (header.b64 === false && payloadEnd > headerEnd + 1) throw new JwtDecodeError("Payload segment must be empty when 'b64' is false.");
   const payloadSegment = token.slice(headerEnd + 1, payloadEnd);
   const signatureSegment = token.slice(payloadEnd + 1);
   if (!SIGNED_SEGMENTS.test(token.slice(headerEnd + 1)) || !canonicalEnd(payloadSegment) || !canonicalEnd(signatureSegment)) {
@@ -92,6 +94,8 @@ function decodeAndVerify(token: string, config: ResolvedConfig, options: VerifyO
   }
   // RFC 7515 §4.1.11: extensions we do not understand must make the token invalid.
   if (header.crit !== undefined) throw new JwtDecodeError('Unsupported critical header parameter');
+  // RFC 7797 §3: b64 must be listed in crit, which we refuse whatever it names.
+  if (header.b64 === false) throw new JwtDecodeError("The 'b64' header parameter requires 'b64' to be listed in 'crit'.");
   if (!isUtf8(payloadBytes)) throw new JwtDecodeError('Invalid payload string');
 
   let unverified: Record<string, unknown> | undefined;
@@ -190,7 +194,7 @@ function sextet(code: number): number {
  * without the expiry check, and that decoding's error wins.
  */
 function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, options: VerifyOptions): JwtClaims {
-  const time = now();
+  const time = exactNow();
   const { leeway } = config;
   // Tokens minted elsewhere may lack a type; Flask-JWT-Extended reads them as access tokens.
   const type = payload.type ?? 'access';
@@ -211,14 +215,14 @@ function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, o
   if (payload.jti !== undefined && typeof payload.jti !== 'string') throw new JwtDecodeError('JWT ID must be a string');
   const identity = payload[config.identityClaim];
   if (identity === undefined) throw new JwtDecodeError(`Missing claim: ${config.identityClaim}`);
-  if (typeof identity !== 'string') throw new JwtDecodeError('Subject must be a string');
+  if (typeof identity !== 'string') {
+    throw new JwtDecodeError(config.identityClaim === 'sub' ? 'Subject must be a string' : `Invalid claim: ${config.identityClaim} must be a string`);
+  }
   if (expired) throw new ExpiredTokenError(payload as JwtClaims);
 
   if (type !== 'access' && type !== 'refresh') throw new JwtDecodeError('Invalid claim: type');
-  const fresh = payload.fresh ?? false;
-  if (typeof fresh !== 'boolean' && !(typeof fresh === 'number' && Number.isFinite(fresh))) {
-    throw new JwtDecodeError('Invalid claim: fresh');
-  }
+  // Neither a boolean nor a NumericDate: not fresh (Flask-JWT-Extended reads it only on fresh routes, and fails there).
+  const fresh = typeof payload.fresh === 'boolean' || (typeof payload.fresh === 'number' && Number.isFinite(payload.fresh)) ? payload.fresh : false;
   // Our own tokens carry both, as Flask-JWT-Extended's do: no copy for them.
   return payload.type === type && payload.fresh === fresh ? (payload as JwtClaims) : { ...payload, type, fresh };
 }

@@ -153,6 +153,8 @@ def decide(request):
     except (InvalidTokenError, WrongTokenError) as e:
         # "Invalid payload string: <Python's reason>" and the like: the reason is Python's, not the contract's.
         return {"status": 422, "msg": str(e).split(": ")[0] if str(e).startswith("Invalid ") and ": " in str(e) else str(e)}
+    except Exception:  # noqa: BLE001 - what Flask answers for any other exception a view raises
+        return {"status": 500}
 
 
 def main():
