@@ -46,13 +46,24 @@ export class AuthController {
     return { access_token: accessToken, refresh_token: refreshToken };
   }
 
-  /** Ends this session: the presented access token's family, and a refresh token given in the body. */
+  /**
+   * Ends this session: the family of the access token in the header and of a
+   * refresh token given in the body. Not behind @JwtRequired(): a logout is
+   * exactly when the access token may have expired while the refresh token would
+   * revive the session, so each token is accepted expired (its signature and
+   * every other claim still checked).
+   */
   @Post('/logout')
-  @JwtRequired()
   @HttpCode(200)
-  async logout(@CurrentJwt() claims: JwtClaims, @BodyParam('refresh_token', { required: false }) refreshToken?: string) {
-    await this.jwt.revokeFamily(claims);
-    if (typeof refreshToken === 'string') await this.jwt.revokeFamily(refreshToken);
+  async logout(
+    @HeaderParam('Authorization', { type: String }) authorization: string | undefined,
+    @BodyParam('refresh_token', { required: false, type: String }) refreshToken: string | undefined,
+  ) {
+    const accessToken = authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : undefined;
+    if (!accessToken && !refreshToken) throw this.jwt.httpError(401, 'Missing Authorization Header');
+    for (const token of [accessToken, refreshToken]) {
+      if (token) await this.jwt.revokeFamily(await this.tokens.decodeToken(token, { allowExpired: true }));
+    }
     return { msg: 'Logged out' };
   }
 

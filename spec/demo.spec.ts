@@ -199,6 +199,18 @@ describe('demo cookie logout', () => forEachDriver(function (driver) {
     await refreshWith(second.refreshToken, second.refresh.csrf as string).expect(401);
   });
 
+  it('the header logout: with an expired access token, revokes the session its refresh token keeps alive', async () => {
+    const login = (await request.post('/login').send({ username: 'test', password: 'test' }).expect(200)).body as { access_token: string; refresh_token: string };
+    const access = await jwt.tokens.decodeToken(login.access_token);
+    const expired = hmacToken({ alg: 'HS256', typ: 'JWT' }, { ...access, iat: access.iat! - 3600, nbf: access.nbf! - 3600, exp: access.exp! - 3600 });
+    await request.post('/logout').set('Authorization', `Bearer ${expired}`).send({ refresh_token: login.refresh_token }).expect(200, { msg: 'Logged out' });
+    await request.post('/refresh').set('Authorization', `Bearer ${login.refresh_token}`).expect(401, { msg: 'Token has been revoked' });
+    // Nothing to identify, or a forged token: refused, nothing revoked.
+    await request.post('/logout').expect(401, { msg: 'Missing Authorization Header' });
+    await request.post('/logout').set('Authorization', `Bearer ${hmacToken({ alg: 'HS256', typ: 'JWT' }, access, 'another-secret-that-is-long-enough-0123456789')}`)
+      .expect(422, { msg: 'Signature verification failed' });
+  });
+
   it('without cookies, or without the CSRF value (a forged form), clears cookies but revokes nothing', async () => {
     expect(cleared(await request.post('/cookie/logout').expect(200, { msg: 'Logged out' }))).to.have.length(4);
     const { refreshToken, expired, refresh } = await login();
