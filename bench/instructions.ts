@@ -19,7 +19,10 @@
  * many-token scenarios also go once through all their tokens), INSTR_CONNECTIONS
  * (keep-alive connections, default 4), INSTR_PARALLEL (servers measured at once,
  * default 2: counts do not depend on it), INSTR_ONLY (comma-separated scenario
- * names), INSTR_OUTPUT (default bench/instructions.json).
+ * names), INSTR_OUTPUT (default bench/instructions.json), INSTR_BASELINE (another
+ * build's dist/bench/server.js, e.g. of an earlier commit in a second checkout:
+ * each chosen scenario also runs on it, as "<scenario> [baseline]", for before and
+ * after figures from one run).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -42,6 +45,8 @@ const only = process.env.INSTR_ONLY?.split(',').map((name) => name.trim());
 /** Windows agreeing within this (spread ÷ median) count as steady. */
 const STEADY = Number(process.env.INSTR_STEADY ?? 0.01);
 const MAX_WINDOWS = Math.max(windows, Number(process.env.INSTR_MAX_WINDOWS ?? 8));
+const baseline = process.env.INSTR_BASELINE;
+const BASELINE_SUFFIX = ' [baseline]';
 
 /**
  * Which tokens the requests carry: the server's one token; distinct tokens in a
@@ -62,6 +67,8 @@ const one: Traffic = { kind: 'one' };
 const CACHE_ENTRIES = 10_000;
 /** The no-op checker: routing-controllers' `@Authorized` with a checker that only looks for the header. The ceiling. */
 const CEILING = 'no-op checker';
+/** The same ceiling on routing-controllers' Express driver. */
+const EXPRESS_CEILING = 'Express no-op checker';
 
 const INSTRUCTION_SCENARIOS: InstructionScenario[] = [
   { name: 'unprotected', server: 'unprotected', traffic: one },
@@ -80,6 +87,15 @@ const INSTRUCTION_SCENARIOS: InstructionScenario[] = [
   { name: 'ES256 no cache', server: 'ES256 no cache', traffic: one },
   { name: 'fast-jwt checker (its cache)', server: 'fast-jwt checker', traffic: one },
   { name: 'jsonwebtoken checker (KeyObject)', server: 'jsonwebtoken checker', traffic: one },
+  { name: 'issue a token pair HS256', server: 'issue pair HS256', traffic: one },
+  { name: 'issue a token pair RS256', server: 'issue pair RS256', traffic: one },
+  { name: 'issue a token pair ES256', server: 'issue pair ES256', traffic: one },
+  { name: 'HS256 cache with Redis revocation', server: 'HS256 Redis revocation', traffic: one },
+  { name: 'Express unprotected', server: 'Express unprotected', traffic: one },
+  { name: EXPRESS_CEILING, server: 'Express noop @Authorized', traffic: one },
+  { name: 'Express HS256 cache (one token)', server: 'Express HS256', traffic: one },
+  { name: 'Express HS256 no cache', server: 'Express HS256 no cache', traffic: one },
+  { name: 'Express HS256 cache with Redis revocation', server: 'Express HS256 Redis revocation', traffic: one },
 ];
 
 interface Measured {
@@ -100,23 +116,25 @@ process.on('exit', () => servers.forEach((child) => child.kill()));
 
 /** The server of `scenario` under callgrind, instrumentation off until asked. */
 async function startServer(scenario: string, dir: string): Promise<RunningServer> {
+  const onBaseline = baseline !== undefined && scenario.endsWith(BASELINE_SUFFIX);
   const child = spawn('valgrind', [
     '--tool=callgrind', '--instr-atstart=no',
     // V8 writes machine code at run time: valgrind must notice code that changes.
     '--smc-check=all-non-file',
     `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`, `--log-file=${join(dir, 'valgrind.%p.log')}`,
-    process.execPath, join(__dirname, 'server.js'), scenario,
+    process.execPath, onBaseline ? baseline : join(__dirname, 'server.js'), onBaseline ? scenario.slice(0, -BASELINE_SUFFIX.length) : scenario,
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   servers.add(child);
   child.once('exit', () => servers.delete(child));
   return serverReady(child, scenario);
 }
 
-/** Sends `count` GET requests over `connections` keep-alive connections; every answer must be 200. */
-async function send(agent: Agent, port: number, path: string, count: number, nextToken: () => string): Promise<void> {
+/** Sends `count` requests of the server's method over `connections` keep-alive connections; every answer must be 200. */
+async function send(agent: Agent, port: number, server: string, count: number, nextToken: () => string): Promise<void> {
+  const { path, method = 'GET' } = SCENARIOS[server];
   let sent = 0;
   const one = (token: string) => new Promise<void>((resolve, reject) => {
-    const req = request({ agent, host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${token}` } }, (res) => {
+    const req = request({ agent, host: '127.0.0.1', port, path, method, headers: { authorization: `Bearer ${token}` } }, (res) => {
       res.resume();
       res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: answered ${res.statusCode}`))));
     });
@@ -150,14 +168,13 @@ async function distinctTokens(count: number): Promise<string[]> {
 }
 
 async function measure(scenario: InstructionScenario, dir: string, token: string): Promise<Measured> {
-  const { path } = SCENARIOS[scenario.server];
   const { traffic } = scenario;
-  const server = await startServer(scenario.server, dir);
+  const server = await startServer(scenario.server + (scenario.name.endsWith(BASELINE_SUFFIX) ? BASELINE_SUFFIX : ''), dir);
   const pid = server.child.pid!;
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   try {
     // The checkers compared with the library get the library's HS256 token, the same header; RS and ES their server's own.
-    const own = scenario.server.startsWith('RS') || scenario.server.startsWith('ES') ? server.token : token;
+    const own = /^(RS|ES)/.test(scenario.server) ? server.token : token;
     let next: () => string = () => own;
     let warm = warmup;
     let perWindow = requestsPerWindow;
@@ -176,16 +193,16 @@ async function measure(scenario: InstructionScenario, dir: string, token: string
     } else if (traffic.kind === 'hot') {
       const others = await distinctTokens(traffic.others);
       let i = 0;
-      await send(agent, server.port, path, others.length, () => others[i++]);
+      await send(agent, server.port, scenario.server, others.length, () => others[i++]);
     }
-    await send(agent, server.port, path, warm, next);
+    await send(agent, server.port, scenario.server, warm, next);
     // V8 keeps compiling hot code on background threads for a while: windows go on until the
     // last `windows` of them agree within STEADY, at most MAX_WINDOWS in all.
     const counts: number[] = [];
     let last: number[] = [];
     do {
       await control(pid, '-i', 'on');
-      await send(agent, server.port, path, perWindow, next);
+      await send(agent, server.port, scenario.server, perWindow, next);
       await control(pid, '-i', 'off');
       await control(pid, '-d');
       counts.push(lastDumpTotal(dir, pid) / perWindow);
@@ -219,8 +236,9 @@ async function main(): Promise<void> {
   // INSTR_ONLY separates names with commas: a name holding one could never be chosen.
   const unchoosable = INSTRUCTION_SCENARIOS.find((s) => s.name.includes(','));
   if (unchoosable) throw new Error(`scenario name with a comma: ${unchoosable.name}`);
-  const chosen = INSTRUCTION_SCENARIOS.filter((s) => !only || only.includes(s.name));
-  if (chosen.length === 0) throw new Error(`INSTR_ONLY names no scenario; the scenarios: ${INSTRUCTION_SCENARIOS.map((s) => s.name).join('; ')}`);
+  const named = INSTRUCTION_SCENARIOS.filter((s) => !only || only.includes(s.name));
+  if (named.length === 0) throw new Error(`INSTR_ONLY names no scenario; the scenarios: ${INSTRUCTION_SCENARIOS.map((s) => s.name).join('; ')}`);
+  const chosen = named.flatMap((s) => (baseline ? [s, { ...s, name: `${s.name}${BASELINE_SUFFIX}` }] : [s]));
   const dir = mkdtempSync(join(tmpdir(), 'callgrind-'));
   const [token] = await distinctTokens(1);
   const results: Measured[] = [];
@@ -271,7 +289,16 @@ async function main(): Promise<void> {
     ['HS256 cache (every token new: all misses; cache full)', 'HS256 no cache (every token new)', 'all misses ÷ no cache, the same tokens'],
     ['HS256 cache (one hot token among 10k others)', 'HS256 cache (one token)', 'hot token among 10k ÷ one token'],
     ['HS256 cache with 10k revoked tokens in the store', 'HS256 cache (one token)', '10k revoked in the store ÷ none'],
+    ['HS256 cache with Redis revocation', 'HS256 cache (one token)', 'Redis store ÷ memory store'],
+    ['HS256 cache (one token)', 'unprotected', 'Koa: cache hit ÷ unprotected'],
+    ['Express HS256 cache (one token)', 'Express unprotected', 'Express: cache hit ÷ unprotected'],
+    ['Express HS256 cache (one token)', EXPRESS_CEILING, 'Express: cache hit ÷ no-op checker'],
+    ['HS256 no cache', 'unprotected', 'Koa: no cache ÷ unprotected'],
+    ['Express HS256 no cache', 'Express unprotected', 'Express: no cache ÷ unprotected'],
+    ['HS256 cache with Redis revocation', 'unprotected', 'Koa: Redis store ÷ unprotected'],
+    ['Express HS256 cache with Redis revocation', 'Express unprotected', 'Express: Redis store ÷ unprotected'],
   ];
+  if (baseline) checks.push(...named.map((s): [string, string, string] => [s.name, `${s.name}${BASELINE_SUFFIX}`, `${s.name}: this build ÷ baseline`]));
   for (const [a, b, label] of checks) {
     const value = ratio(a, b);
     if (value !== undefined) console.log(`${label}: ${value.toFixed(3)}`);
