@@ -3,7 +3,9 @@
 // temporary folder that installs the tarball with the README's own install lines
 // (peers at their latest versions), its tsconfig, its Quick start compiled with
 // strict `tsc` (no skipLibCheck), started, and the seed's flow walked over HTTP.
-// Once with the latest koa (3), once with koa 2.
+// Once with the latest koa (3), and again with the README's Express block in place
+// of createKoaServer; once with koa 2, and again on that app's own koa 2
+// (createKoaServer runs on the koa 3 routing-controllers installs for itself).
 //
 //   node .ci/consumer-test.js            # both koa majors
 //   KOA_MAJORS=3 node .ci/consumer-test.js
@@ -97,6 +99,9 @@ async function call(url, method, path, { token, body } = {}) {
 async function walkTheSeed(url) {
   const bad = await call(url, 'POST', '/login', { body: { username: 'test', password: 'wrong' } });
   assert.deepEqual([bad.status, bad.body], [401, { msg: 'Bad username or password' }], 'bad credentials');
+  const invalid = await call(url, 'POST', '/login', { body: { username: 'test', password: 42, secret: 'hunter2' } });
+  assert.equal(invalid.status, 400, 'a login body that does not validate');
+  assert.doesNotMatch(JSON.stringify(invalid.body), /hunter2|"stack"|node_modules/, 'the validation error echoes neither the body nor a stack');
 
   const login = await call(url, 'POST', '/login', { body: { username: 'test', password: 'test' } });
   assert.equal(login.status, 200, 'login');
@@ -122,6 +127,24 @@ async function walkTheSeed(url) {
   assert.deepEqual([again.status, again.body], [200, { logged_in_as: 'test' }], 'protected with the refreshed token');
 }
 
+/** `source` as the app's src/main.ts: compiled with strict tsc, started, and the seed's flow walked. */
+async function compileAndWalk(app, source, what) {
+  console.log(`-- ${what}`);
+  writeFileSync(join(app, 'src', 'main.ts'), source);
+  run('npx', ['tsc', '-p', '.'], app);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const secret = randomBytes(32).toString('base64');
+  const child = spawn(process.execPath, ['dist/main.js'], { cwd: app, env: { ...process.env, PORT: String(port), JWT_SECRET_KEY: secret }, stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    await waitForServer(url, child);
+    await walkTheSeed(url);
+  } finally {
+    child.kill();
+  }
+  console.log(`-- ${what}: compiled and walked`);
+}
+
 async function consumerApp(readme, tarball, major) {
   const app = mkdtempSync(join(tmpdir(), `rcjwt-consumer-koa${major}-`));
   console.log(`\n== a fresh app with koa ${major}: ${app}`);
@@ -139,20 +162,21 @@ async function consumerApp(readme, tarball, major) {
     assert.ok(!('skipLibCheck' in tsconfig.compilerOptions), "README's tsconfig: no skipLibCheck");
     writeFileSync(join(app, 'tsconfig.json'), tsconfigText);
     mkdirSync(join(app, 'src'));
-    writeFileSync(join(app, 'src', 'main.ts'), readmeBlock(readme, 'quick-start'));
-    run('npx', ['tsc', '-p', '.'], app);
-
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const secret = randomBytes(32).toString('base64');
-    const child = spawn(process.execPath, ['dist/main.js'], { cwd: app, env: { ...process.env, PORT: String(port), JWT_SECRET_KEY: secret }, stdio: ['ignore', 'inherit', 'inherit'] });
-    try {
-      await waitForServer(url, child);
-      await walkTheSeed(url);
-    } finally {
-      child.kill();
-    }
+    const quickStart = readmeBlock(readme, 'quick-start');
+    await compileAndWalk(app, quickStart, 'the Quick start');
     console.log(`== koa ${installed}: installed, compiled and walked`);
+
+    const server = /^createKoaServer\(\{[\s\S]*$/m;
+    assert.match(quickStart, server, 'the Quick start ends with createKoaServer({ … })');
+    if (major === '2') {
+      // createKoaServer took routing-controllers' own koa 3: the app's koa 2 serves this time.
+      run('npm', ['install', '--save-dev', '@types/koa@^2'], app);
+      const ownKoa = `import Koa from 'koa';\nimport { useKoaServer } from 'routing-controllers';\n${quickStart.replace(server, (call) => call.replace('createKoaServer({', 'useKoaServer(new Koa(), {'))}`;
+      await compileAndWalk(app, ownKoa, 'the Quick start on the app\'s own koa 2 (useKoaServer)');
+    } else {
+      run('npm', ['install', 'express', '@types/express'], app);
+      await compileAndWalk(app, quickStart.replace(server, readmeBlock(readme, 'express')), 'the Quick start on Express');
+    }
   } finally {
     if (!process.env.KEEP_APPS) rmSync(app, { recursive: true, force: true });
   }
