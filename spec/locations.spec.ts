@@ -81,7 +81,7 @@ describe('token locations', () => forEachDriver((driver) => {
       server = await serve(driver, { tokenLocation: ['query_string'], queryStringName: 'token' });
       const token = await server.jwt.tokens.createAccessToken('alice');
       await server.request.get(`/loc/me?token=${token}`).expect(200, { id: 'alice' });
-      expect((await server.request.get('/loc/me?jwt=x').expect(401)).body).to.deep.equal({ msg: 'Missing "token" query parameter' });
+      expect((await server.request.get('/loc/me?jwt=x').expect(401)).body).to.deep.equal({ msg: "Missing 'token' query paramater" });
       expect((await server.request.get(`/loc/me?token=${token}&token=${token}`).expect(422)).body).to.deep.equal({ msg: 'Bad "token" query parameter: give it once' });
       // Bracket syntax: a missing parameter to Koa's parser, an object or a list to Express's; never a token.
       for (const query of [`token[a]=${token}`, `token[]=${token}`, `token[0]=${token}&token[1]=x`]) {
@@ -122,7 +122,7 @@ describe('token locations', () => forEachDriver((driver) => {
       await server.close();
       server = await serve(driver, { tokenLocation: ['headers', 'cookies', 'query_string', 'json'] });
       expect((await server.request.post('/loc/me').send({}).expect(401)).body).to.deep.equal({
-        msg: 'Missing JWT in headers, cookies, query_string or json (Missing Authorization Header; Missing cookie "access_token_cookie"; Missing "jwt" query parameter; Missing "access_token" key in json data.)',
+        msg: `Missing JWT in headers, cookies, query_string or json (Missing Authorization Header; Missing cookie "access_token_cookie"; Missing 'jwt' query paramater; Missing "access_token" key in json data.)`,
       });
     });
 
@@ -146,7 +146,7 @@ describe('token locations', () => forEachDriver((driver) => {
     it('a route can override the locations', async () => {
       server = await serve(driver, { tokenLocation: ['headers'] });
       const token = await server.jwt.tokens.createAccessToken('alice');
-      await server.request.get('/loc/query-only').set('Authorization', `Bearer ${token}`).expect(401, { msg: 'Missing "jwt" query parameter' });
+      await server.request.get('/loc/query-only').set('Authorization', `Bearer ${token}`).expect(401, { msg: "Missing 'jwt' query paramater" });
       await server.request.get(`/loc/query-only?jwt=${token}`).expect(200, { id: 'alice' });
     });
   });
@@ -395,7 +395,7 @@ describe('token values that are not a string, and odd bodies', () => forEachDriv
     await request.get(`/loc/query-only?jwt[a]=${token}`).expect(422, { msg: 'Bad "jwt" query parameter: expected a string' });
     await request.get(`/loc/query-only?jwt[]=${token}`).expect(422, { msg: 'Bad "jwt" query parameter: give it once' });
     await request.get(`/loc/query-only?jwt=${token}&jwt=${token}`).expect(422, { msg: 'Bad "jwt" query parameter: give it once' });
-    await request.get('/loc/query-only?jwt=').expect(401, { msg: 'Missing "jwt" query parameter' });
+    await request.get('/loc/query-only?jwt=').expect(401, { msg: "Missing 'jwt' query paramater" });
   });
 
   it('a JSON value that is not a string: 401 missing where Python finds it false (as Flask-JWT-Extended), else a clean 422', async () => {

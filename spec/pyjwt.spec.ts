@@ -204,6 +204,11 @@ describe('PyJWT (python3-jwt) differential', function () {
         differs: { ours: invalid('Invalid claim: csrf'), readme: 'nothing is ever a 500' },
       },
       { name: 'cookies: wrong CSRF + refresh token', server: 'cookies', token: { payload: flaskClaims({ type: 'refresh', csrf: 'right' }) }, csrf: 'wrong', flask: { status: 401, msg: 'CSRF double submit tokens do not match' } },
+      // Our own checks come after Flask-JWT-Extended's: with one of its faults besides, its answer.
+      { name: 'no exp + missing sub', token: { payload: flaskClaims({ exp: undefined, sub: undefined }) }, flask: invalid('Missing claim: sub') },
+      { name: 'no exp + sub not a string', token: { payload: flaskClaims({ exp: undefined, sub: 5 }) }, flask: invalid('Subject must be a string') },
+      { name: 'an aud without decodeAudience + missing sub', token: { payload: flaskClaims({ aud: 'somebody', sub: undefined }) }, flask: invalid('Missing claim: sub') },
+      { name: 'an aud without decodeAudience + expired', token: { payload: flaskClaims({ ...EXPIRED, aud: 'somebody' }) }, flask: { status: 401, msg: 'Token has expired' } },
       // Differences on purpose: the same faults, our answer and why (README).
       {
         name: 'an unknown type', token: { payload: flaskClaims({ type: 'id' }) }, flask: { status: 200, identity: 'alice' },

@@ -187,21 +187,17 @@ function sextet(code: number): number {
 }
 
 /**
- * The registered claims in PyJWT's order (required, iat, nbf, exp, iss, aud,
- * sub, jti), then Flask-JWT-Extended's (the identity claim), then ours (type,
- * fresh). An expired token is refused as expired only once every other check
- * before the type has passed: Flask-JWT-Extended decodes it a second time
- * without the expiry check, and that decoding's error wins.
+ * The registered claims in PyJWT's order (iat, nbf, exp, iss, aud, sub, jti),
+ * then Flask-JWT-Extended's (the identity claim), then ours (exp required, no
+ * foreign audience, type, fresh). An expired token is refused as expired only
+ * once every other check of Flask-JWT-Extended's has passed: it decodes the token
+ * a second time without the expiry check, and that decoding's error wins.
  */
 function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, options: VerifyOptions): JwtClaims {
   const time = exactNow();
   const { leeway } = config;
   // Tokens minted elsewhere may lack a type; Flask-JWT-Extended reads them as access tokens.
   const type = payload.type ?? 'access';
-  // A token that never expires only where the app issues such tokens itself (PyJWT's `require`).
-  if (payload.exp === undefined && (type === 'refresh' ? config.refreshTokenExpires : config.accessTokenExpires) !== false) {
-    throw new JwtDecodeError('Token is missing the "exp" claim');
-  }
   const iat = numericDate(payload, 'iat', 'Issued At');
   if (iat !== undefined && iat > time + leeway) throw new JwtDecodeError('The token is not yet valid (iat)');
   const nbf = numericDate(payload, 'nbf', 'Not Before');
@@ -210,7 +206,7 @@ function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, o
   const expired = exp !== undefined && exp <= time - leeway && !options.allowExpired;
 
   checkIssuer(payload.iss, config.decodeIssuer);
-  checkAudience(payload.aud, config.decodeAudience);
+  if (config.decodeAudience !== undefined) checkAudience(payload.aud, config.decodeAudience);
   if (payload.sub !== undefined && typeof payload.sub !== 'string') throw new JwtDecodeError('Subject must be a string');
   if (payload.jti !== undefined && typeof payload.jti !== 'string') throw new JwtDecodeError('JWT ID must be a string');
   const identity = payload[config.identityClaim];
@@ -220,6 +216,14 @@ function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, o
   }
   if (expired) throw new ExpiredTokenError(payload as JwtClaims);
 
+  // Ours, not Flask-JWT-Extended's (README: Differences on purpose), so after all of its checks:
+  // a token with another fault gets Flask's answer for it.
+  // A token that never expires only where the app issues such tokens itself (PyJWT's `require`).
+  if (payload.exp === undefined && (type === 'refresh' ? config.refreshTokenExpires : config.accessTokenExpires) !== false) {
+    throw new JwtDecodeError('Token is missing the "exp" claim');
+  }
+  // RFC 7519 §4.1.3: a recipient that finds no audience of its own in `aud` rejects the token.
+  if (config.decodeAudience === undefined && !isEmpty(payload.aud)) throw new JwtDecodeError(AUDIENCE_NOT_ACCEPTED);
   if (type !== 'access' && type !== 'refresh') throw new JwtDecodeError('Invalid claim: type');
   // Neither a boolean nor a NumericDate: not fresh (Flask-JWT-Extended reads it only on fresh routes, and fails there).
   const fresh = typeof payload.fresh === 'boolean' || (typeof payload.fresh === 'number' && Number.isFinite(payload.fresh)) ? payload.fresh : false;
@@ -236,17 +240,11 @@ function checkIssuer(iss: unknown, expected: string | undefined): void {
 
 /**
  * With a configured audience, the token must name one of it (an empty `aud`
- * names none). Without one, a token that names an audience is refused, as RFC
- * 7519 §4.1.3 requires of a recipient that is not in it (Flask-JWT-Extended
- * skips the check instead).
+ * names none). (Without one, a token that names an audience is refused later, see
+ * {@link checkClaims}; Flask-JWT-Extended skips the check instead.)
  */
-function checkAudience(aud: unknown, expected: readonly string[] | undefined): void {
-  const absent = isEmpty(aud);
-  if (expected === undefined) {
-    if (!absent) throw new JwtDecodeError(AUDIENCE_NOT_ACCEPTED);
-    return;
-  }
-  if (absent) throw new JwtDecodeError('Token is missing the "aud" claim');
+function checkAudience(aud: unknown, expected: readonly string[]): void {
+  if (isEmpty(aud)) throw new JwtDecodeError('Token is missing the "aud" claim');
   const named = typeof aud === 'string' ? [aud] : aud;
   if (!Array.isArray(named) || !named.every((a) => typeof a === 'string')) throw new JwtDecodeError('Invalid claim format in token');
   if (!named.some((a) => expected.includes(a))) throw new JwtDecodeError('Invalid audience');

@@ -181,7 +181,8 @@ function readQueryString<C>(adapter: RequestAdapter<C>, ctx: C, config: Resolved
   const name = config.queryStringName;
   const value: unknown = adapter.query(ctx, name);
   if (Array.isArray(value)) throw new InvalidHeaderError(`Bad "${name}" query parameter: give it once`);
-  if (value === undefined || value === '') return new NoAuthorizationError(`Missing "${name}" query parameter`);
+  // Flask-JWT-Extended's words, its spelling included, so a client that matches them works with both.
+  if (value === undefined || value === '') return new NoAuthorizationError(`Missing '${name}' query paramater`);
   if (typeof value !== 'string') throw new InvalidHeaderError(`Bad "${name}" query parameter: expected a string`);
   return { token: value };
 }
