@@ -10,11 +10,14 @@ let jwt: JwtManager;
 class JsonRoutes {
   @Get('/login') login() { throw jwt.httpError(401, 'Bad username or password'); }
   @Get('/teapot') teapot() { throw new JsonHttpError(418, { msg: 'I am a teapot', hint: 'try coffee' }); }
+  @Get('/decode') async decode() { return jwt.tokens.decodeToken('abc.def'); }
 }
 
 @Controller('/app-errors/text')
 class TextRoutes {
   @Get('/login') login() { throw jwt.httpError(401, 'Bad username or password'); }
+  /** A JwtError the action lets through (a token it decodes itself). */
+  @Get('/decode') async decode() { return jwt.tokens.decodeToken('abc.def'); }
 }
 
 describe('the app\'s own errors in the library\'s shape', () => {
@@ -43,6 +46,13 @@ describe('the app\'s own errors in the library\'s shape', () => {
       for (const path of ['/app-errors/json/login', '/app-errors/text/login']) {
         expect((await keyed.request.get(path).expect(401)).body, path).to.deep.equal({ error: 'Bad username or password' });
       }
+    });
+
+    it('a JwtError an action lets through answers its status and message, never a stack (development mode)', async () => {
+      jwt = server.jwt;
+      expect((await server.request.get('/app-errors/json/decode').expect(422)).body).to.deep.equal({ msg: 'Not enough segments' });
+      const text = await server.request.get('/app-errors/text/decode').expect(422);
+      expect(text.text).to.equal('Not enough segments');
     });
 
     it('new JsonHttpError(status, body) answers with a body of the app\'s own', async () => {

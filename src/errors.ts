@@ -32,9 +32,11 @@ export type JwtErrorCode = (typeof JwtErrorCode)[keyof typeof JwtErrorCode];
 
 /**
  * Base class of every authentication failure raised by this library. It is a
- * routing-controllers `HttpError`, so one that escapes into an action (from
- * `decodeToken` or `revokeToken`, say) still answers with its status and
- * `{ "msg": message }`, never a 500.
+ * routing-controllers `HttpError`, so one that escapes an action (from
+ * `decodeToken` or `revokeToken`, say) still answers with its status, never a
+ * 500: `{ "msg": message }` on a JSON controller, the message on a plain one.
+ * It carries no stack: it is an answer about a token, not a fault in code, and
+ * routing-controllers would send a stack to the client in development mode.
  */
 export abstract class JwtError extends HttpError {
   /** A stable, machine-readable code, one of {@link JwtErrorCode}. */
@@ -47,6 +49,7 @@ export abstract class JwtError extends HttpError {
     // HttpError pins the prototype to its own; restore ours.
     Object.setPrototypeOf(this, new.target.prototype);
     this.name = new.target.name;
+    this.stack = '';
   }
 
   /** The HTTP status the failure answers with. */
