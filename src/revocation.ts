@@ -143,19 +143,25 @@ export class Revocation {
     const request = describe && ctx && this.events.listening ? () => describe(ctx) : undefined;
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
     const refreshRoute = route.refresh && claims.type === 'refresh';
-    // A refresh token used up by revoking it (rotation outside sessions) has no later status to go by.
-    if (refreshRoute && adapter && ctx && !(settings.rotation && family === undefined)) this.track(this.storedToken(claims), adapter, ctx);
+    // A refresh token that passed is remembered while its request runs (see parentsStillValid); one
+    // used up by revoking it (rotation outside sessions) has no later status to go by.
+    const passed = refreshRoute && adapter && ctx && !(settings.rotation && family === undefined)
+      ? () => this.track(this.storedToken(claims), adapter, ctx) : undefined;
     const refreshUse = refreshRoute && (settings.rotation || (family !== undefined && !route.skip));
-    if (refreshUse) return this.useRefreshToken(claims, family, request);
+    if (refreshUse) {
+      const used = this.useRefreshToken(claims, family, request);
+      return passed ? used.then(passed) : used;
+    }
     if (route.skip || !settings.checks.includes(claims.type)) return;
     // An in-process store's answer is used at once; a remote store's is awaited, bounded by the timeout.
     const status = this.settle(() => settings.store.status(this.storedToken(claims)), claims, request, 'active');
-    if (!isThenable(status)) return this.refuseRevoked(status, claims, request);
-    return status.then((answer) => this.refuseRevoked(answer, claims, request));
+    if (!isThenable(status)) return this.refuseRevoked(status, claims, request, passed);
+    return status.then((answer) => this.refuseRevoked(answer, claims, request, passed));
   }
 
-  private refuseRevoked(status: TokenStatus, claims: JwtClaims, request: (() => EventRequest) | undefined): void {
+  private refuseRevoked(status: TokenStatus, claims: JwtClaims, request: (() => EventRequest) | undefined, passed?: () => void): void {
     if (status === 'revoked') this.refuse(claims, request, new RevokedTokenError());
+    passed?.();
   }
 
   /** A refresh token presented to refresh: used up under rotation, checked against its session. */
@@ -167,14 +173,14 @@ export class Revocation {
     this.answer(outcome, claims, family, request);
   }
 
-  /** Remembers a refresh token this request verified until its response is done. */
+  /** Remembers a refresh token this request found unrevoked until its response is done. */
   private track<C>(token: StoredToken, adapter: RequestAdapter<C>, ctx: C): void {
     const tokens = this.refreshing.get(token.identity) ?? new Set<StoredToken>();
     const done = () => {
       tokens.delete(token);
       if (tokens.size === 0 && this.refreshing.get(token.identity) === tokens) this.refreshing.delete(token.identity);
     };
-    if (!adapter.whenDone(ctx, done)) return;
+    if (!adapter.whenDone?.(ctx, done)) return;
     tokens.add(token);
     this.refreshing.set(token.identity, tokens);
   }
@@ -182,7 +188,7 @@ export class Revocation {
   /**
    * Refuses (401) to hand out a new token of `identity` made without a parent to
    * inherit from (`createAccessToken` in a refresh route, say) while a refresh
-   * token of that identity which a request in this process verified has been
+   * token of that identity which a request in this process found unrevoked has been
    * revoked since: a logout-everywhere that raced the refresh. Called once the new
    * token's generation or session is fixed, so a revocation after this check
    * covers the new token itself; together, no token outlives a revocation its

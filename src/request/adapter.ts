@@ -44,7 +44,7 @@ export interface RequestAdapter<Context> {
   /** The request's method, path and client IP, for events. */
   describe?(ctx: Context): EventRequest;
   /** Calls `listener` once the response is done (sent, or its connection gone); `false` when it cannot tell. */
-  whenDone(ctx: Context, listener: () => void): boolean;
+  whenDone?(ctx: Context, listener: () => void): boolean;
 }
 
 /**
