@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Cluster, Redis } from 'ioredis';
-import { Get, HttpCode, JsonController, Post } from 'routing-controllers';
+import { Get, HttpCode, JsonController, Post, QueryParam } from 'routing-controllers';
 import {
   CurrentIdentity, CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, MemoryRevocationStore,
   RedisRevocationStore, RevocationStoreError, type JwtClaims, type JwtConfig, type RevocationStore,
 } from '../src';
 import { accessClaims, forEachDriver, hmacToken, SECRET, startServer, type TestServer } from './helpers';
+import { InFlightRefreshes } from '../src/in-flight';
+import type { StoredToken } from '../src/stores/store';
 import { connectRedis, freePortBase, hasRedisServer, LocalCluster, requireService } from './services';
 
 @JsonController('/rev')
@@ -24,10 +26,11 @@ class Routes {
     const { accessToken, refreshToken } = await current.tokens.rotate(claims);
     return { access_token: accessToken, refresh_token: refreshToken };
   }
-  /** The seed's refresh (a new access token for the identity alone), waiting at `gate` first. */
-  @Post('/slow-seed-refresh') @JwtRefreshTokenRequired() async slowSeedRefresh(@CurrentIdentity() identity: string) {
+  /** The seed's refresh (a new access token for the identity alone), waiting at `gate` first; `?pair` logs in afresh instead. */
+  @Post('/slow-seed-refresh') @JwtRefreshTokenRequired() async slowSeedRefresh(@CurrentIdentity() identity: string, @QueryParam('pair') pair?: string) {
     entered();
     await gate;
+    if (pair) return current.tokens.createTokenPair(identity);
     return { access_token: await current.tokens.createAccessToken(identity) };
   }
   @Post('/logout') @JwtRequired() @HttpCode(200) async logout(@CurrentJwt() claims: JwtClaims) {
@@ -352,11 +355,11 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
 
     describe('the seed\'s refresh (createAccessToken(identity)) in flight during a revocation', () => {
       /** Refreshes at /slow-seed-refresh, running `meanwhile` while the route waits between its checks and its new token. */
-      async function seedRefresh(refreshToken: string, meanwhile: () => Promise<void>) {
+      async function seedRefresh(refreshToken: string, meanwhile: () => Promise<void>, path = '/rev/slow-seed-refresh') {
         let release!: () => void;
         gate = new Promise<void>((resolve) => { release = resolve; });
         const inside = new Promise<void>((resolve) => { entered = resolve; });
-        const pending = server.request.post('/rev/slow-seed-refresh').set(bearer(refreshToken)).then((res) => res);
+        const pending = server.request.post(path).set(bearer(refreshToken)).then((res) => res);
         await inside;
         await meanwhile();
         release();
@@ -380,6 +383,15 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
           await server.request.get('/rev/me').set(bearer(await jwt.tokens.createAccessToken('alice'))).expect(200);
         });
       }
+
+      it('a login refused that way leaves the store as it was: no session started, none evicted', async () => {
+        const jwt = await serve({ maxSessionsPerIdentity: 2 });
+        const first = await jwt.tokens.createTokenPair('alice');
+        const second = await jwt.tokens.createTokenPair('alice');
+        const res = await seedRefresh(first.refreshToken, () => jwt.revokeToken(first.refreshToken), '/rev/slow-seed-refresh?pair=1');
+        expect(res.status, JSON.stringify(res.body)).to.equal(401);
+        expect((await jwt.sessions('alice')).map((session) => session.id)).to.deep.equal([second.sessionId, first.sessionId]);
+      });
 
       it('a revocation of someone else, or one that spares the session, lets it through', async () => {
         const jwt = await serve();
@@ -489,6 +501,28 @@ describe('MemoryRevocationStore: a full store is never an outage and never turns
     await sleep(60);
     for (let i = 0; i < 12; i++) await store.revokeToken('v', `j${i}`, { ttl: 10_000, maxPerIdentity: 100, cutoffTtl: 10_000 });
     expect(store.size).to.be.below(32);
+  });
+});
+
+describe('refresh tokens in flight (the parents of tokens minted alone)', () => {
+  const token = (identity: string): StoredToken => ({ identity, jti: randomUUID(), family: undefined, generation: 0 });
+
+  it('are bounded per identity, in all, and in time, whether or not a response is seen to end', () => {
+    const inFlight = new InFlightRefreshes();
+    const forget = Array.from({ length: 20 }, () => inFlight.add(token('alice')));
+    expect(inFlight.of('alice')).to.have.length(8);
+    for (const f of forget) f();
+    expect(inFlight.of('alice')).to.deep.equal([]);
+    for (let i = 0; i <= 10_000; i++) inFlight.add(token(`user-${i}`));
+    expect(inFlight.of('user-0'), 'the oldest identity is forgotten when full').to.deep.equal([]);
+    expect(inFlight.of('user-10000')).to.have.length(1);
+    const now = Date.now;
+    Date.now = () => now() + 10_001;
+    try {
+      expect(inFlight.of('user-10000'), 'forgotten after its lifetime').to.deep.equal([]);
+    } finally {
+      Date.now = now;
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import {
   ConcurrentRefreshError, JwtDecodeError, JwtError, RefreshTokenReuseError, RevokedTokenError, SessionEndedError, StoreUnavailableError,
 } from './errors';
 import { Deadlines } from './deadline';
+import { InFlightRefreshes } from './in-flight';
 import type { RequestAdapter } from './request/adapter';
 import type { EventRequest, JwtEventEmitter, JwtEventName, JwtEvents, SessionEndReason, SessionMetadata } from './events';
 import type { EndedSession, RefreshOutcome, RevocationStore, RevokedAll, StoredSession, StoredToken, TokenStatus } from './stores/store';
@@ -111,8 +112,8 @@ const MAX_METADATA_STRING = 256;
  */
 export class Revocation {
   private readonly deadlines: Deadlines;
-  /** Refresh tokens verified by requests this process is still answering, by identity (see {@link parentsStillValid}). */
-  private readonly refreshing = new Map<string, Set<StoredToken>>();
+  /** Refresh tokens that requests this process is still answering found unrevoked (see {@link parentsStillValid}). */
+  private readonly inFlight = new InFlightRefreshes();
 
   constructor(
     private readonly settings: RevocationSettings,
@@ -173,16 +174,10 @@ export class Revocation {
     this.answer(outcome, claims, family, request);
   }
 
-  /** Remembers a refresh token this request found unrevoked until its response is done. */
+  /** Remembers a refresh token this request found unrevoked until its response is done (or for a while at most). */
   private track<C>(token: StoredToken, adapter: RequestAdapter<C>, ctx: C): void {
-    const tokens = this.refreshing.get(token.identity) ?? new Set<StoredToken>();
-    const done = () => {
-      tokens.delete(token);
-      if (tokens.size === 0 && this.refreshing.get(token.identity) === tokens) this.refreshing.delete(token.identity);
-    };
-    if (!adapter.whenDone?.(ctx, done)) return;
-    tokens.add(token);
-    this.refreshing.set(token.identity, tokens);
+    if (!adapter.whenDone) return;
+    adapter.whenDone(ctx, this.inFlight.add(token));
   }
 
   /**
@@ -190,15 +185,15 @@ export class Revocation {
    * inherit from (`createAccessToken` in a refresh route, say) while a refresh
    * token of that identity which a request in this process found unrevoked has been
    * revoked since: a logout-everywhere that raced the refresh. Called once the new
-   * token's generation or session is fixed, so a revocation after this check
-   * covers the new token itself; together, no token outlives a revocation its
-   * parent was subject to.
+   * token's generation is fixed (or its session started, which a refusal ends
+   * again), so a revocation after this check covers the new token itself:
+   * together, no token outlives a revocation its parent was subject to.
    */
-  async parentsStillValid(identity: string): Promise<void> {
-    const tokens = this.refreshing.get(identity);
-    if (!tokens) return;
-    for (const token of [...tokens]) {
-      if ((await this.settle(() => this.settings.store.status(token))) === 'revoked') throw new RevokedTokenError();
+  async parentsStillValid(identity: string, startedSession?: string): Promise<void> {
+    for (const token of this.inFlight.of(identity)) {
+      if ((await this.settle(() => this.settings.store.status(token))) !== 'revoked') continue;
+      if (startedSession !== undefined) await this.settle(() => this.settings.store.endSession(identity, startedSession));
+      throw new RevokedTokenError();
     }
   }
 

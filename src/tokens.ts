@@ -74,8 +74,7 @@ export class TokenFactory<User = never> {
     if (!this.config.revocation.rotates) return this.standalone(identity, 'refresh', false, options);
     const subject = await this.identify(identity);
     const refresh = this.plan('refresh', options);
-    const session = await this.startSession(subject.identity, refresh, [refresh.exp], {});
-    await this.config.revocation.parentsStillValid(subject.identity);
+    const session = await this.checkedSession(subject.identity, refresh, [refresh.exp], {});
     return this.sign({ ...subject, generation: session.generation }, refresh, false, options, session.id);
   }
 
@@ -90,8 +89,7 @@ export class TokenFactory<User = never> {
     const subject = await this.identify(identity);
     const access = this.plan('access', tokenOptions);
     const refresh = this.plan('refresh', tokenOptions);
-    const session = await this.startSession(subject.identity, refresh, [access.exp, refresh.exp], metadata ?? {});
-    await this.config.revocation.parentsStillValid(subject.identity);
+    const session = await this.checkedSession(subject.identity, refresh, [access.exp, refresh.exp], metadata ?? {});
     const stamped = { ...subject, generation: session.generation };
     return {
       accessToken: await this.sign(stamped, access, freshClaim(fresh ?? false), tokenOptions, session.id),
@@ -174,6 +172,18 @@ export class TokenFactory<User = never> {
     await this.config.revocation.issued(subject.identity, plan.exp);
     await this.config.revocation.parentsStillValid(subject.identity);
     return this.sign(subject, plan, fresh, options);
+  }
+
+  /**
+   * A login's session, started once no refresh in flight for the identity was revoked
+   * meanwhile (so a refused login leaves nothing behind) and checked again after (a
+   * revocation in between ends the session it started).
+   */
+  private async checkedSession(identity: string, refresh: TokenPlan, exps: Array<number | undefined>, metadata: SessionMetadata) {
+    await this.config.revocation.parentsStillValid(identity);
+    const session = await this.startSession(identity, refresh, exps, metadata);
+    await this.config.revocation.parentsStillValid(identity, session.id);
+    return session;
   }
 
   private async startSession(identity: string, refresh: TokenPlan, exps: Array<number | undefined>, metadata: SessionMetadata) {
