@@ -393,6 +393,13 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         expect((await jwt.sessions('alice')).map((session) => session.id)).to.deep.equal([second.sessionId, first.sessionId]);
       });
 
+      it('renew(claims) of the refresh token inherits its cut-off outright', async () => {
+        const jwt = await serve();
+        const refresh = await jwt.tokens.decodeToken(await jwt.tokens.createRefreshToken('alice'));
+        await jwt.revokeAllTokensFor('alice');
+        await server.request.get('/rev/me').set(bearer(await jwt.tokens.renew(refresh))).expect(401, { msg: 'Token has been revoked' });
+      });
+
       it('a revocation of someone else, or one that spares the session, lets it through', async () => {
         const jwt = await serve();
         const { refreshToken, sessionId } = await jwt.tokens.createTokenPair('alice');
