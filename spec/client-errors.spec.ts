@@ -1,14 +1,26 @@
 import { expect } from 'chai';
 import { Agent, request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import { Body, Get, JsonController, Post } from 'routing-controllers';
-import { CurrentIdentity, JwtRequired, type JwtMiddleware } from '../src';
+import { Body, Get, JsonController, Post, UseBefore } from 'routing-controllers';
+import { CurrentIdentity, JwtRequired, verifyJwtInRequest, type ExpressRequestLike, type JwtMiddleware, type KoaContextLike } from '../src';
 import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
+
+/**
+ * A middleware of the app's own in front of one action, written as each driver
+ * wants it: Koa's awaits; Express's passes a failure on with next(error).
+ */
+function guard(first: unknown, second: unknown, third?: (error?: unknown) => void): unknown {
+  if (typeof second === 'function') {
+    return (async () => { await verifyJwtInRequest(first as KoaContextLike); await (second as () => Promise<void>)(); })();
+  }
+  return verifyJwtInRequest(first as ExpressRequestLike).then(() => third!(), third);
+}
 
 @JsonController('/client')
 class ClientRoutes {
   @Post('/echo') @JwtRequired() echo(@CurrentIdentity() id: string, @Body() body: Record<string, unknown>) { return { id, keys: Object.keys(body) }; }
   @Get('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
+  @Get('/guarded') @UseBefore(guard) guarded() { return { ok: true }; }
 }
 
 /** The README's set-up: jwt.koaErrorHandler() before routing-controllers on Koa, jwt.expressErrorHandler() after it on Express. */
@@ -33,6 +45,13 @@ describe('the error handlers for what the body parser refuses', () => forEachDri
     await post().set('Content-Type', 'application/json').set('Content-Encoding', 'br2').send('{}').expect(415, { msg: 'Unsupported Media Type' });
     await post().set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send('{"not": "gzip"}').expect(400, { msg: 'Bad Request' });
     await post().set('Content-Type', 'application/json').send({ a: 1 }).expect(200, { id: 'alice', keys: ['a'] });
+  });
+
+  it('a failure an @UseBefore middleware of the app\'s own passes on answers as in a decorated action', async () => {
+    const res = await server.request.get('/client/guarded').expect(401, { msg: 'Missing Authorization Header' });
+    expect(res.headers['www-authenticate']).to.equal('Bearer');
+    await server.request.get('/client/guarded').set('Authorization', 'Bearer a.b.c').expect(422);
+    await server.request.get('/client/guarded').set('Authorization', `Bearer ${token}`).expect(200, { ok: true });
   });
 
   it('errors routing-controllers answered leave the keep-alive connection open', async () => {

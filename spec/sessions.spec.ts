@@ -281,6 +281,21 @@ describe('sessions: the storeUnavailable event', () => {
       expect(seen).to.have.length(1);
       expect(seen[0]).to.deep.include({ identity: 'alice', sessionId: login.sessionId });
       expect(seen[0].request).to.deep.include({ method: 'GET', path: '/s/me' });
+      // Outside a request too: a login, ending a session, a logout everywhere, listing.
+      store.startSession = () => { throw new RevocationStoreError(); };
+      store.endSession = () => { throw new RevocationStoreError(); };
+      store.revokeAll = () => { throw new RevocationStoreError(); };
+      store.sessions = () => { throw new RevocationStoreError(); };
+      seen.length = 0;
+      const pair = await server.jwt.tokens.createTokenPair('bob').then(() => 'issued', (error: unknown) => error);
+      expect(pair).to.have.property('status', 503);
+      await server.jwt.revokeSession('carol', 'session-1').catch(() => undefined);
+      await server.jwt.revokeAllTokensFor('dave').catch(() => undefined);
+      await server.jwt.sessions('erin').catch(() => undefined);
+      expect(seen.map(({ identity, sessionId }) => [identity, sessionId])).to.deep.equal([
+        ['bob', seen[0]?.sessionId], ['carol', 'session-1'], ['dave', undefined], ['erin', undefined],
+      ]);
+      expect(seen[0].sessionId).to.be.a('string');
     } finally {
       await server.close();
     }

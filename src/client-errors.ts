@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { JsonHttpError, writeErrorResponse } from './http-error';
 import type { KoaMiddleware } from './request/adapter';
-import type { ExpressRequestLike, ExpressResponseLike } from './request/adapter-express';
+import { answerFailure, type ExpressRequestLike, type ExpressResponseLike } from './request/adapter-express';
 
 /**
  * Errors raised before any action runs — a body the app's body parser refuses
@@ -46,16 +46,18 @@ export type ExpressErrorHandler = (error: unknown, req: ExpressRequestLike, res:
 
 /**
  * An Express error handler, registered after routing-controllers' routes. Besides
- * client errors, it ends the errors routing-controllers has answered already:
- * its Express driver hands every error on after answering it, and Express's final
- * handler then closes the connection — on a keep-alive connection, the client's
- * next request on it fails.
+ * client errors, it answers the library's own failures that middleware of the
+ * app's passed on (`next(error)`) as a decorated action would, and ends the
+ * errors routing-controllers has answered already: its Express driver hands
+ * every error on after answering it, and Express's final handler then closes the
+ * connection — on a keep-alive connection, the client's next request on it fails.
  */
 export function expressErrorHandler(httpError: HttpErrorFactory): ExpressErrorHandler {
   return (error, _req, res, next) => {
     // Answered and ended: nothing left to do. Headers out but the body cut short: Express closes the connection, as it should.
     if (res.writableEnded) return;
     if (res.headersSent) return next(error);
+    if (answerFailure(res, error)) return;
     const answer = clientErrorResponse(error, httpError);
     if (!answer) return next(error);
     writeErrorResponse(res, answer);

@@ -191,22 +191,22 @@ export class Revocation {
    */
   async parentsStillValid(identity: string, startedSession?: string): Promise<void> {
     for (const token of this.inFlight.of(identity)) {
-      if ((await this.settle(() => this.settings.store.status(token))) !== 'revoked') continue;
-      if (startedSession !== undefined) await this.settle(() => this.settings.store.endSession(identity, startedSession));
+      if ((await this.settle(() => this.settings.store.status(token), this.subject(identity, token.family))) !== 'revoked') continue;
+      if (startedSession !== undefined) await this.settle(() => this.settings.store.endSession(identity, startedSession), this.subject(identity, startedSession));
       throw new RevokedTokenError();
     }
   }
 
   /** The generation to stamp into a new token of `identity` outside sessions (0 until it was revoked wholesale). */
   async generation(identity: string): Promise<number> {
-    return this.settle(() => this.settings.store.generation(identity), undefined, undefined, 0);
+    return this.settle(() => this.settings.store.generation(identity), this.subject(identity), undefined, 0);
   }
 
   /** A token outside sessions was issued: a long-lived one extends the identity's horizon. */
   async issued(identity: string, exp: number | undefined): Promise<void> {
     const { lifetimes } = this.settings;
     if (!lifetimes.outlivesCutoff(exp)) return;
-    await this.settle(() => this.settings.store.extendHorizon(identity, lifetimes.acceptance(exp)));
+    await this.settle(() => this.settings.store.extendHorizon(identity, lifetimes.acceptance(exp)), this.subject(identity));
   }
 
   /** Starts a session; resolves to the generation its tokens carry. */
@@ -217,7 +217,7 @@ export class Revocation {
     const started = await this.settle(() => settings.store.startSession(start.identity, {
       id: start.id, refreshJti: start.refreshJti, maxAge: maxAge === undefined ? undefined : maxAge * 1000,
       ttl: settings.lifetimes.session(start.exps), metadata: JSON.stringify(bounded), maxPerIdentity: settings.maxSessionsPerIdentity,
-    }));
+    }), this.subject(start.identity, start.id));
     this.ended(started.evicted, 'evicted');
     this.emit('login', { identity: start.identity, sessionId: start.id, request: undefined, metadata: bounded });
     return started.generation;
@@ -230,7 +230,7 @@ export class Revocation {
    */
   async rotated(identity: string, sessionId: string, refreshJti: string, exps: ReadonlyArray<number | undefined>): Promise<void> {
     const ttl = this.settings.lifetimes.session(exps);
-    const alive = await this.settle(() => this.settings.store.rotated(identity, sessionId, refreshJti, ttl));
+    const alive = await this.settle(() => this.settings.store.rotated(identity, sessionId, refreshJti, ttl), this.subject(identity, sessionId));
     if (!alive) throw new RevokedTokenError();
   }
 
@@ -241,7 +241,7 @@ export class Revocation {
     const ttl = this.settings.lifetimes.acceptance(claims.exp);
     if (ttl !== undefined && ttl <= 0) return;
     const limits = { ttl, maxPerIdentity: this.settings.maxSessionsPerIdentity, cutoffTtl: this.settings.lifetimes.cutoff() };
-    const collapsed = await this.settle(() => this.settings.store.revokeToken(identity, claims.jti as string, limits));
+    const collapsed = await this.settle(() => this.settings.store.revokeToken(identity, claims.jti as string, limits), claims);
     this.emit('logout', { identity, sessionId: familyOf(claims), request: undefined });
     if (collapsed) this.ended(collapsed.ended.map((id) => ({ identity, id })), 'revoked');
   }
@@ -255,21 +255,21 @@ export class Revocation {
 
   /** Ends one session of `identity`. */
   async endSession(identity: string, sessionId: string): Promise<void> {
-    const existed = await this.settle(() => this.settings.store.endSession(identity, sessionId));
+    const existed = await this.settle(() => this.settings.store.endSession(identity, sessionId), this.subject(identity, sessionId));
     this.emit('logout', { identity, sessionId, request: undefined });
     if (existed) this.ended([{ identity, id: sessionId }], 'revoked');
   }
 
   /** Revokes every token of `identity` issued until now, but those of the session `except`. */
   async revokeAll(identity: string, except?: string): Promise<void> {
-    const result: RevokedAll = await this.settle(() => this.settings.store.revokeAll(identity, this.settings.lifetimes.cutoff(), except));
+    const result: RevokedAll = await this.settle(() => this.settings.store.revokeAll(identity, this.settings.lifetimes.cutoff(), except), this.subject(identity));
     this.emit('logout', { identity, sessionId: undefined, request: undefined });
     this.ended(result.ended.map((id) => ({ identity, id })), 'revoked');
   }
 
   /** The identity's live sessions, newest first. */
   async sessions(identity: string): Promise<SessionInfo[]> {
-    const stored: StoredSession[] = await this.settle(() => this.settings.store.sessions(identity));
+    const stored: StoredSession[] = await this.settle(() => this.settings.store.sessions(identity), this.subject(identity));
     const now = Date.now();
     const idle = this.settings.sessionIdleTimeout;
     // Newest first; stores list oldest first, so equal times keep that order reversed.
@@ -346,6 +346,11 @@ export class Revocation {
       family: familyOf(claims),
       generation: typeof claims.gen === 'number' ? claims.gen : 0,
     };
+  }
+
+  /** What a store call outside a request concerns, in the shape of a token's claims: for the storeUnavailable event. */
+  private subject(identity: string, sessionId?: string): JwtClaims {
+    return { [this.identityClaim]: identity, fam: sessionId, type: 'access', fresh: false };
   }
 
   private identityOf(claims: JwtClaims): string {
