@@ -14,7 +14,7 @@ major=${2:?major version}
 # Every suite that serves HTTP through a driver; token-, key- and parser-level suites
 # (config, keys, tokens, pyjwt, the vector suite) do not touch one.
 SUITES=(
-  seed decorators decorator-options requirement-missing errors locations outside-actions app-errors
+  seed decorators decorator-options requirement-missing errors locations outside-actions app-errors client-errors
   middleware testing-helpers customisation claims-flow cache revocation sessions redis-instances demo
   security/attacks security/fuzz
 )
