@@ -44,7 +44,7 @@ type App = { listen(port: number, host: string): Server };
  * A routing-controllers app on `driver`, not yet listening; `middlewares`
  * (such as `jwt.implicitRefresh()`) run before its routes, Express's
  * `afterRoutes` error handlers after them. Koa apps are the
- * app's own koa (the devDependency: 2; CI runs the Koa-facing suites again with
+ * app's own koa (the devDependency: 2; CI runs the HTTP suites again with
  * koa 3 installed), not routing-controllers' nested copy that `createKoaServer` would take.
  */
 export function createServer(
