@@ -80,6 +80,11 @@ describe('tokens', () => {
       expect(span.fresh).to.equal((span.iat as number) + 600);
       expect(payloadOf(await jwt.tokens.createAccessToken('a', { fresh: 300 })).fresh).to.be.within(nowSeconds() + 299, nowSeconds() + 300);
       expect(payloadOf(await jwt.tokens.createAccessToken('a', { fresh: new Date(2_000_000_000_000) })).fresh).to.equal(2_000_000_000);
+      // A span in the past, as Flask-JWT-Extended's tests mint with fresh=timedelta(minutes=-1).
+      for (const past of [-60, '-1m']) {
+        const stale = payloadOf(await jwt.tokens.createAccessToken('a', { fresh: past }));
+        expect(stale.fresh, String(past)).to.be.within((stale.iat as number) - 61, (stale.iat as number) - 60);
+      }
     });
 
     it('expiresIn: seconds, ms-style strings, false', async () => {

@@ -33,7 +33,8 @@ export interface TokenPair {
 export interface CreateAccessTokenOptions extends CreateTokenOptions {
   /**
    * Whether the token is fresh, i.e. issued right after the user proved who they are.
-   * `true`/`false`, or a span (seconds or `'10m'`) / a `Date` up to which it counts as fresh.
+   * `true`/`false`, or a span (seconds or `'10m'`) / a `Date` up to which it counts as fresh
+   * (a negative span, like a past `Date`, mints a token whose freshness has passed, e.g. to test it).
    * Default `false`.
    */
   fresh?: boolean | Duration | Date;
@@ -281,15 +282,18 @@ function identityClaim(identity: unknown): string {
 
 /** A per-token `expiresIn`: like the configured lifetimes, but zero and negative spans are allowed. */
 function tokenLifetime(expiresIn: Duration | false): number | false {
-  if (expiresIn === false) return false;
-  const negative = typeof expiresIn === 'number' ? expiresIn < 0 : typeof expiresIn === 'string' && expiresIn.trim().startsWith('-');
-  if (!negative) return toSeconds(expiresIn, 'expiresIn');
-  const span = typeof expiresIn === 'number' ? -expiresIn : expiresIn.trim().slice(1);
-  return -toSeconds(span, 'expiresIn');
+  return expiresIn === false ? false : signedSeconds(expiresIn, 'expiresIn');
+}
+
+/** A per-token span (`expiresIn`, `fresh`) in seconds; a negative one (`-60`, `'-1h'`) lies in the past, e.g. to test expiry. */
+function signedSeconds(span: Duration, name: string): number {
+  const negative = typeof span === 'number' ? span < 0 : typeof span === 'string' && span.trim().startsWith('-');
+  if (!negative) return toSeconds(span, name);
+  return -toSeconds(typeof span === 'number' ? -span : span.trim().slice(1), name);
 }
 
 function freshClaim(fresh: boolean | Duration | Date): boolean | number {
   if (typeof fresh === 'boolean') return fresh;
   if (fresh instanceof Date) return Math.floor(fresh.getTime() / 1000);
-  return now() + toSeconds(fresh, 'fresh');
+  return now() + signedSeconds(fresh, 'fresh');
 }
