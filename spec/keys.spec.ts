@@ -102,9 +102,19 @@ describe('keys', () => {
       expect(await jwt.tokens.decodeToken(macWith('HS256', SECRET))).to.include({ sub: 'admin' });
     });
 
-    it('a decodeKeyLoader returning an RSA key for an HS256 token is refused, not used as secret', async () => {
-      const jwt = new JwtManager({ algorithm: 'RS256', publicKey: rsa.publicKey, decodeAlgorithms: ['RS256', 'HS256'], decodeKeyLoader: () => rsaPem });
-      expect(await rejects(jwt.tokens.decodeToken(macWith('HS256', rsaPem)))).to.have.property('message', 'The specified alg value is not allowed');
+    it('a decodeKeyLoader returning an RSA or EC key for an HS256 token is refused, not used as secret: PEM, or DER in any form', async () => {
+      const forms: Array<[string, string | Buffer]> = [
+        ['RSA PEM', rsaPem],
+        ['RSA SPKI DER', rsa.publicKey.export({ type: 'spki', format: 'der' })],
+        ['RSA PKCS#1 DER', rsa.publicKey.export({ type: 'pkcs1', format: 'der' })],
+        ['EC SPKI DER', ec.publicKey.export({ type: 'spki', format: 'der' })],
+        ['RSA PKCS#8 DER (private)', rsa.privateKey.export({ type: 'pkcs8', format: 'der' })],
+      ];
+      for (const [name, material] of forms) {
+        const jwt = new JwtManager({ algorithm: 'RS256', publicKey: rsa.publicKey, decodeAlgorithms: ['RS256', 'HS256'], decodeKeyLoader: () => material });
+        expect(await rejects(jwt.tokens.decodeToken(macWith('HS256', material))), name).to.have.property('message', 'The specified alg value is not allowed');
+        expect(() => new JwtManager({ secretKey: material }), name).to.throw(/PEM key|DER-encoded key/);
+      }
     });
 
     it('an RS256 token is refused by an HS256 configuration', async () => {

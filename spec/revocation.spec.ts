@@ -300,7 +300,8 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
     });
 
     describe('keys for any identity', () => {
-      const identities = ['\uD800', '\uDC00x', 'a\uD83D', '\uFFFD', '{alice}', 'a:b%41', '%uD800', ''.padEnd(300, '\u00e9')];
+      // '' and '%': an empty hash tag, and the character that marks an escape.
+      const identities = ['\uD800', '\uDC00x', 'a\uD83D', '\uFFFD', '{alice}', 'a:b%41', '%uD800', ''.padEnd(300, '\u00e9'), '', '%'];
 
       it('lone surrogates and key syntax: every identity is revocable on its own, nothing collides', async () => {
         const jwt = await serve({ refreshTokenRotation: true });
@@ -310,13 +311,17 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         await jwt.revokeFamily(pairs[4].accessToken);
         await server.request.get('/rev/me').set(bearer(pairs[0].accessToken)).expect(401);
         await server.request.get('/rev/me').set(bearer(pairs[4].accessToken)).expect(401);
-        for (const i of [1, 2, 3, 5, 6, 7]) {
+        for (const i of [1, 2, 3, 5, 6, 7, 8, 9]) {
           await server.request.get('/rev/me').set(bearer(pairs[i].accessToken)).expect(200);
           expect(await jwt.sessions(identities[i])).to.have.length(1);
         }
         const standalone = await jwt.tokens.createAccessToken(identities[1]);
         await jwt.revokeToken(standalone);
         await server.request.get('/rev/me').set(bearer(standalone)).expect(401);
+        // The empty identity (an empty {} is no hash tag to Redis Cluster) is revocable like any other.
+        await jwt.revokeAllTokensFor('');
+        await server.request.get('/rev/me').set(bearer(pairs[8].accessToken)).expect(401);
+        await server.request.get('/rev/me').set(bearer(pairs[9].accessToken)).expect(200);
       });
 
       it('with fail-open, a refresh token of such an identity is still used only once', async () => {

@@ -324,6 +324,9 @@ function toSecretKey(material: KeyMaterial | undefined, alg: Algorithm, allowWea
     if (bytes.includes('-----BEGIN')) {
       throw new Error('JwtManager: `secretKey` looks like a PEM key; HMAC algorithms take a random secret, PEM keys go in `privateKey`/`publicKey`');
     }
+    if (isDerKey(bytes)) {
+      throw new Error('JwtManager: `secretKey` is a DER-encoded key; HMAC algorithms take a random secret, asymmetric keys go in `privateKey`/`publicKey`');
+    }
     key = createSecretKey(bytes);
   }
   // RFC 7518 §3.2: the key must be at least as long as the hash output.
@@ -333,6 +336,44 @@ function toSecretKey(material: KeyMaterial | undefined, alg: Algorithm, allowWea
     throw new Error(`JwtManager: \`secretKey\` is ${size} bytes; ${alg} requires at least ${needed} (RFC 7518 §3.2). Use a longer random secret, or set \`allowWeakSecret: true\` for tests`);
   }
   return key;
+}
+
+/** The DER forms an asymmetric key comes in: a public (SPKI, PKCS#1) or private (PKCS#8, PKCS#1, SEC1) one. */
+const DER_FORMS = [
+  (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'spki' }),
+  (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }),
+  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
+  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }),
+  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'sec1' }),
+];
+
+/**
+ * Whether bytes are an asymmetric key in DER: an HMAC keyed with a public key's
+ * bytes is the algorithm-confusion forgery. Parsed only when the bytes are one DER
+ * SEQUENCE spanning them all, which a random secret almost never is.
+ */
+function isDerKey(bytes: Buffer): boolean {
+  if (bytes[0] !== 0x30 || derLength(bytes) !== bytes.length) return false;
+  return DER_FORMS.some((parse) => {
+    try {
+      parse(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The length of the DER element at the start of `bytes`, its header included (`undefined` if malformed). */
+function derLength(bytes: Buffer): number | undefined {
+  const first = bytes[1];
+  if (first === undefined) return undefined;
+  if (first < 0x80) return 2 + first;
+  const octets = first & 0x7f;
+  if (octets === 0 || octets > 4 || bytes.length < 2 + octets) return undefined;
+  let length = 0;
+  for (let i = 0; i < octets; i++) length = length * 256 + bytes[2 + i];
+  return 2 + octets + length;
 }
 
 function toPrivateKey(material: string | Buffer | KeyObject): KeyObject {

@@ -20,7 +20,7 @@ export interface RedisClientLike {
 
 /** Options of {@link RedisRevocationStore}. */
 export interface RedisRevocationStoreOptions {
-  /** Prefix of every key. Default `'rcjwt'`. */
+  /** Prefix of every key, without `{` or `}` (the hash tag is the identity's). Default `'rcjwt'`. */
   prefix?: string;
   /**
    * Called with a warning when Redis' `maxmemory-policy` is not `noeviction` (an
@@ -227,6 +227,8 @@ export class RedisRevocationStore implements RevocationStore {
 
   constructor(private readonly client: RedisClientLike, options: RedisRevocationStoreOptions = {}) {
     this.prefix = options.prefix ?? 'rcjwt';
+    // A brace in the prefix would make it the hash tag: every identity in one slot, or none in its own.
+    if (/[{}]/.test(this.prefix)) throw new Error('RedisRevocationStore: `prefix` may not hold `{` or `}` (the hash tag is the identity\'s)');
     this.onWarning = options.onWarning ?? ((message) => process.emitWarning(message, 'RevocationStoreWarning'));
     this.evictionPolicyChecked = this.checkEvictionPolicy();
   }
@@ -325,7 +327,8 @@ export class RedisRevocationStore implements RevocationStore {
 
   /** `prefix:{identity}:`: the identity encoded so it can never end the hash tag early, every string to its own key. */
   private base(identity: string): string {
-    return `${this.prefix}:{${keyPart(identity)}}:`;
+    // Redis Cluster takes an empty `{}` for no hash tag: the empty identity is `%`, which no other encodes to.
+    return `${this.prefix}:{${keyPart(identity) || '%'}}:`;
   }
 
   private eval(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
