@@ -348,9 +348,9 @@ export class Revocation {
     };
   }
 
-  /** What a store call outside a request concerns, in the shape of a token's claims: for the storeUnavailable event. */
-  private subject(identity: string, sessionId?: string): JwtClaims {
-    return { [this.identityClaim]: identity, fam: sessionId, type: 'access', fresh: false };
+  /** What a store call outside a request concerns, in the shape a token's claims name it (its identity, its session): for the storeUnavailable event. */
+  private subject(identity: string, sessionId?: string): StoreCallSubject {
+    return { [this.identityClaim]: identity, fam: sessionId };
   }
 
   private identityOf(claims: JwtClaims): string {
@@ -367,7 +367,7 @@ export class Revocation {
    * Anything else is a bug and is thrown as it is, never failed open.
    */
   private settle<T>(
-    call: () => T | Promise<T>, claims?: JwtClaims, request?: () => EventRequest, failOpenValue?: T,
+    call: () => T | Promise<T>, claims?: StoreCallSubject, request?: () => EventRequest, failOpenValue?: T,
   ): T | Promise<T> {
     try {
       const answer = call();
@@ -383,7 +383,7 @@ export class Revocation {
   }
 
   /** A store call that failed: our own errors pass; the store's count as unavailable (fail-open reads fall back). */
-  private unavailable<T>(error: unknown, claims: JwtClaims | undefined, request: (() => EventRequest) | undefined, failOpenValue: T | undefined): T {
+  private unavailable<T>(error: unknown, claims: StoreCallSubject | undefined, request: (() => EventRequest) | undefined, failOpenValue: T | undefined): T {
     if (!(error instanceof RevocationStoreError) && !(error instanceof StoreUnavailableError)) throw error;
     const identity = claims?.[this.identityClaim];
     this.emit('storeUnavailable', {
@@ -394,7 +394,10 @@ export class Revocation {
   }
 }
 
-function familyOf(claims: JwtClaims): string | undefined {
+/** What a store call concerns, read for events: a token's claims, or an identity and session in their place. */
+type StoreCallSubject = Pick<JwtClaims, 'fam'> & Record<string, unknown>;
+
+function familyOf(claims: StoreCallSubject): string | undefined {
   return typeof claims.fam === 'string' ? claims.fam : undefined;
 }
 
