@@ -4,7 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { Get, HttpCode, JsonController, Post, QueryParam } from 'routing-controllers';
 import {
   CurrentIdentity, CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, MemoryRevocationStore,
-  RedisRevocationStore, RevocationStoreError, type JwtClaims, type JwtConfig, type RevocationStore,
+  RedisRevocationStore, RevocationStoreError, RevokedTokenError, type JwtClaims, type JwtConfig, type RevocationStore,
 } from '../src';
 import { accessClaims, forEachDriver, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 import { InFlightRefreshes } from '../src/in-flight';
@@ -170,6 +170,30 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         await server.request.post('/rev/refresh').set(bearer(winner.refresh_token)).expect(200);
       });
 
+      it('a refresh token outside any session is used up in one step: of 10 pipelined refreshes one wins, reuse ends its successor', async () => {
+        // Minted before rotation was on (a manager without it, on the same store): it belongs to no session.
+        const before = new JwtManager({ secretKey: SECRET, revocationStore: store });
+        const outside = await before.tokens.createRefreshToken('alice');
+        expect((await jwt.tokens.decodeToken(outside)).fam).to.equal(undefined);
+        const reuses: unknown[] = [];
+        jwt.on('reuseDetected', (event) => { reuses.push(event.sessionId); });
+        const results = await Promise.all(Array.from({ length: 10 }, () => server.request.post('/rev/refresh').set(bearer(outside))));
+        const statuses = results.map((r) => r.status);
+        expect(statuses.filter((status) => status === 200), JSON.stringify(statuses)).to.have.length(1);
+        expect(statuses.filter((status) => status !== 200).every((status) => status === 409), JSON.stringify(statuses)).to.equal(true);
+        const winner = results.find((r) => r.status === 200)!.body;
+        await server.request.get('/rev/me').set(bearer(winner.access_token)).expect(200);
+        expect(await jwt.sessions('alice')).to.have.length(1);
+        await sleep(350); // past the grace interval
+        const reuse = await server.request.post('/rev/refresh').set(bearer(outside)).expect(401);
+        expect(reuse.body.msg).to.match(/reuse/i);
+        expect(reuses).to.have.length(1);
+        // Like a session's reuse: what its first use started ends.
+        await server.request.get('/rev/me').set(bearer(winner.access_token)).expect(401);
+        await server.request.post('/rev/refresh').set(bearer(winner.refresh_token)).expect(401);
+        expect(await jwt.sessions('alice')).to.deep.equal([]);
+      });
+
       it('N parallel refreshes with the same token: exactly one wins', async () => {
         // A grace interval longer than a loaded machine takes to serve all 20.
         jwt = await serve({ refreshTokenRotation: true, rotationGracePeriod: '10s' });
@@ -220,7 +244,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       });
 
       it('the oldest session ends first, also among sessions started within one millisecond', async () => {
-        const start = (id: string) => store.startSession('mallory', { id, refreshJti: id, maxAge: undefined, ttl: 60_000, metadata: '{}', maxPerIdentity: 3 });
+        const start = (id: string) => store.startSession('mallory', { id, refreshJti: id, maxAge: undefined, idleTimeout: undefined, ttl: 60_000, metadata: '{}', maxPerIdentity: 3 });
         // Started at once, in the reverse of their names' order: the order of starting decides, not the names.
         const started = await Promise.all(['s5', 's4', 's3', 's2', 's1'].map(start));
         expect(started.flatMap((session) => session.evicted.map((ended) => ended.id))).to.deep.equal(['s5', 's4']);
@@ -398,11 +422,13 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         expect((await jwt.sessions('alice')).map((session) => session.id)).to.deep.equal([second.sessionId, first.sessionId]);
       });
 
-      it('renew(claims) of the refresh token inherits its cut-off outright', async () => {
+      it('renew(claims) of the refresh token inherits its cut-off outright: a revoked one is not renewed', async () => {
         const jwt = await serve();
         const refresh = await jwt.tokens.decodeToken(await jwt.tokens.createRefreshToken('alice'));
         await jwt.revokeAllTokensFor('alice');
-        await server.request.get('/rev/me').set(bearer(await jwt.tokens.renew(refresh))).expect(401, { msg: 'Token has been revoked' });
+        const refused = await jwt.tokens.renew(refresh).then(() => undefined, (error: unknown) => error);
+        expect(refused).to.be.instanceOf(RevokedTokenError);
+        expect((refused as RevokedTokenError).message).to.equal('Token has been revoked');
       });
 
       it('a revocation of someone else, or one that spares the session, lets it through', async () => {

@@ -26,6 +26,14 @@ class Routes {
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const refreshLifetime = (claims: JwtClaims) => claims.exp! - claims.iat!;
+
+/** Moves this process's clock `ms` ahead (the app's, not Redis'); call the answer to put it back. */
+function shiftClock(ms: number): () => void {
+  const real = Date.now;
+  Date.now = () => real() + ms;
+  return () => { Date.now = real; };
+}
 
 /**
  * Two app instances sharing one store (one process each would share Redis the
@@ -166,6 +174,46 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
         { identity: 'alice', sessionId: idle.sessionId, reason: 'idle', request: { method: 'POST', path: '/s/refresh', ip: ended[0].data.request?.ip } },
       ]);
       await a.request.post('/s/refresh').set(bearer(active)).expect(200);
+    });
+
+    it('a session\'s limits hold for its access tokens: none is accepted past its end or idle limit, none minted to outlive it', async () => {
+      // A leeway longer than the shifts below, so that only the session's limits can refuse the tokens.
+      const { a, b } = await serve({ sessionMaxAge: 1, accessTokenExpires: 4, leeway: 30 });
+      const login = await a.jwt.tokens.createTokenPair('alice', { expiresIn: '1h' });
+      const access = await a.jwt.tokens.decodeToken(login.accessToken);
+      // A pair's expiresIn sets its tokens' lifetimes, but the access token does not outlive the session.
+      expect(access.exp! - access.iat!).to.be.at.most(1);
+      expect(refreshLifetime(await a.jwt.tokens.decodeToken(login.refreshToken))).to.equal(3600);
+      const renewed = await b.jwt.tokens.renew(access);
+      expect((await b.jwt.tokens.decodeToken(renewed)).exp).to.be.at.most(access.exp!);
+      await b.request.get('/s/me').set(bearer(login.accessToken)).expect(200);
+      const restore = shiftClock(1500);
+      try {
+        expect(await a.jwt.sessions('alice')).to.deep.equal([]);
+        for (const server of [a, b]) {
+          for (const token of [login.accessToken, renewed]) {
+            await server.request.get('/s/me').set(bearer(token)).expect(401, { msg: 'Token has been revoked' });
+          }
+        }
+      } finally {
+        restore();
+      }
+    });
+
+    it('sessionIdleTimeout holds for access tokens too: a session not used for that long has no token that works', async () => {
+      const { a, b } = await serve({ sessionIdleTimeout: '1s', accessTokenExpires: 4, leeway: 30 });
+      const login = await a.jwt.tokens.createTokenPair('alice');
+      const access = await a.jwt.tokens.decodeToken(login.accessToken);
+      expect(access.exp! - access.iat!).to.be.at.most(1);
+      await b.request.get('/s/me').set(bearer(login.accessToken)).expect(200);
+      const restore = shiftClock(1500);
+      try {
+        expect(await b.jwt.sessions('alice')).to.deep.equal([]);
+        await a.request.get('/s/me').set(bearer(login.accessToken)).expect(401, { msg: 'Token has been revoked' });
+        await b.request.get('/s/me').set(bearer(login.accessToken)).expect(401, { msg: 'Token has been revoked' });
+      } finally {
+        restore();
+      }
     });
 
     it('maxSessionsPerIdentity: beyond it the oldest session ends (evicted), on both instances', async () => {

@@ -6,8 +6,8 @@ import { Deadlines } from './deadline';
 import { InFlightRefreshes } from './in-flight';
 import type { RequestAdapter } from './request/adapter';
 import type { EventRequest, JwtEventEmitter, JwtEventName, JwtEvents, SessionEndReason, SessionMetadata } from './events';
-import type { EndedSession, RefreshOutcome, RevocationStore, RevokedAll, StoredSession, StoredToken, TokenStatus } from './stores/store';
-import { RevocationStoreError } from './stores/store';
+import type { EndedSession, RefreshUse, RevocationStore, RevokedAll, SessionUse, StoredSession, StoredToken, TokenRevocation, TokenStatus } from './stores/store';
+import { RevocationStoreError, sessionAlive } from './stores/store';
 import { isThenable } from './thenable';
 
 /** How revocation and sessions behave; part of the resolved configuration. */
@@ -165,13 +165,49 @@ export class Revocation {
     passed?.();
   }
 
-  /** A refresh token presented to refresh: used up under rotation, checked against its session. */
+  /**
+   * A refresh token presented to refresh, in one atomic store call: checked against its session's
+   * limits, and under rotation used up (in its session, or by its mark outside one).
+   */
   private async useRefreshToken(claims: JwtClaims, family: string | undefined, request: (() => EventRequest) | undefined): Promise<void> {
-    if (family === undefined) return this.useUp(claims, request);
-    const { settings } = this;
-    const use = { rotation: settings.rotation, grace: settings.gracePeriod, idleTimeout: settings.sessionIdleTimeout };
-    const outcome = await this.settle(() => settings.store.useRefreshToken(this.storedToken(claims), use), claims, request);
-    this.answer(outcome, claims, family, request);
+    if (family === undefined && typeof claims.jti !== 'string') throw new JwtDecodeError('Missing claim: jti');
+    const use = await this.use(claims, this.settings.rotation, request);
+    await this.answer(use, claims, family, request);
+  }
+
+  /** The store's one step for a refresh token's use (`rotation`), or a session access token's renewal (without). */
+  private use(claims: JwtClaims, rotation: boolean, request?: () => EventRequest): SessionUse | Promise<SessionUse> {
+    const use: RefreshUse = { rotation, grace: this.settings.gracePeriod, mark: this.markLimits(claims) };
+    return this.settle(() => this.settings.store.useRefreshToken(this.storedToken(claims), use), claims, request);
+  }
+
+  /**
+   * Before a token is renewed (implicit refresh): refuses one revoked by now (during the request,
+   * say), and for a session's token uses the session (its limits checked, its last use recorded:
+   * an active browser is not idle). Resolves to the latest `exp` (seconds) the renewal may carry.
+   */
+  async renewing(claims: JwtClaims): Promise<number | undefined> {
+    const family = familyOf(claims);
+    if (family === undefined) {
+      if ((await this.settle(() => this.settings.store.status(this.storedToken(claims)), claims)) === 'revoked') throw new RevokedTokenError();
+      return undefined;
+    }
+    const use = await this.use(claims, false);
+    await this.answer(use, claims, family, undefined, false);
+    return this.latestAccessExp(use.expiresAt);
+  }
+
+  /**
+   * The latest `exp` (seconds) an access token of a session ending at
+   * `expiresAt` (milliseconds; `undefined`: no absolute end) may carry, minted
+   * now: neither past the session's end nor past its idle limit. (Refresh
+   * tokens are not cut: presented past the end, the store answers that the
+   * session expired, and says so to listeners.)
+   */
+  latestAccessExp(expiresAt: number | undefined): number | undefined {
+    const idle = this.settings.sessionIdleTimeout;
+    const end = Math.min(expiresAt ?? Infinity, idle === undefined ? Infinity : Date.now() + idle);
+    return end === Infinity ? undefined : Math.floor(end / 1000);
   }
 
   /** Remembers a refresh token this request found unrevoked until its response is done (or for a while at most). */
@@ -209,38 +245,40 @@ export class Revocation {
     await this.settle(() => this.settings.store.extendHorizon(identity, lifetimes.acceptance(exp)), this.subject(identity));
   }
 
-  /** Starts a session; resolves to the generation its tokens carry. */
-  async startSession(start: SessionStart): Promise<number> {
+  /** Starts a session; resolves to the generation its tokens carry and its absolute end (milliseconds; `undefined`: none). */
+  async startSession(start: SessionStart): Promise<{ generation: number; expiresAt: number | undefined }> {
     const { settings } = this;
     const maxAge = settings.sessionMaxAge ?? settings.lifetimes.defaultSessionMaxAge(start.refreshLifetime);
     const bounded = boundedMetadata(start.metadata);
+    const startedAt = Date.now();
     const started = await this.settle(() => settings.store.startSession(start.identity, {
-      id: start.id, refreshJti: start.refreshJti, maxAge: maxAge === undefined ? undefined : maxAge * 1000,
+      id: start.id, refreshJti: start.refreshJti, maxAge: maxAge === undefined ? undefined : maxAge * 1000, idleTimeout: settings.sessionIdleTimeout,
       ttl: settings.lifetimes.session(start.exps), metadata: JSON.stringify(bounded), maxPerIdentity: settings.maxSessionsPerIdentity,
     }), this.subject(start.identity, start.id));
     this.ended(started.evicted, 'evicted');
     this.emit('login', { identity: start.identity, sessionId: start.id, request: undefined, metadata: bounded });
-    return started.generation;
+    return { generation: started.generation, expiresAt: maxAge === undefined ? undefined : startedAt + maxAge * 1000 };
   }
 
   /**
-   * Records the successor of a used refresh token. Rejects with 401 when the
+   * Records the successor of a used refresh token; resolves to the session's
+   * absolute end (milliseconds; `undefined`: none). Rejects with 401 when the
    * session ended meanwhile (logged out everywhere during the refresh): the new
    * tokens would be dead anyway.
    */
-  async rotated(identity: string, sessionId: string, refreshJti: string, exps: ReadonlyArray<number | undefined>): Promise<void> {
+  async rotated(identity: string, sessionId: string, refreshJti: string, exps: ReadonlyArray<number | undefined>): Promise<number | undefined> {
     const ttl = this.settings.lifetimes.session(exps);
-    const alive = await this.settle(() => this.settings.store.rotated(identity, sessionId, refreshJti, ttl), this.subject(identity, sessionId));
-    if (!alive) throw new RevokedTokenError();
+    const session = await this.settle(() => this.settings.store.rotated(identity, sessionId, refreshJti, ttl), this.subject(identity, sessionId));
+    if (!session) throw new RevokedTokenError();
+    return session.expiresAt;
   }
 
   /** Revokes one token until it is no longer accepted (its `exp` plus the leeway). */
   async revokeToken(claims: JwtClaims): Promise<void> {
     if (typeof claims.jti !== 'string') throw new JwtDecodeError('Missing claim: jti (a token without one cannot be revoked alone)');
     const identity = this.identityOf(claims);
-    const ttl = this.settings.lifetimes.acceptance(claims.exp);
-    if (ttl !== undefined && ttl <= 0) return;
-    const limits = { ttl, maxPerIdentity: this.settings.maxSessionsPerIdentity, cutoffTtl: this.settings.lifetimes.cutoff() };
+    const limits = this.markLimits(claims);
+    if (limits.ttl !== undefined && limits.ttl <= 0) return;
     const collapsed = await this.settle(() => this.settings.store.revokeToken(identity, claims.jti as string, limits), claims);
     this.emit('logout', { identity, sessionId: familyOf(claims), request: undefined });
     if (collapsed) this.ended(collapsed.ended.map((id) => ({ identity, id })), 'revoked');
@@ -271,11 +309,10 @@ export class Revocation {
   async sessions(identity: string): Promise<SessionInfo[]> {
     const stored: StoredSession[] = await this.settle(() => this.settings.store.sessions(identity), this.subject(identity));
     const now = Date.now();
-    const idle = this.settings.sessionIdleTimeout;
     // Newest first; stores list oldest first, so equal times keep that order reversed.
     return stored
       .map((session, index) => ({ session, index }))
-      .filter(({ session }) => (session.expiresAt === undefined || session.expiresAt > now) && (idle === undefined || now - session.lastUsedAt <= idle))
+      .filter(({ session }) => sessionAlive(session, now))
       .sort((a, b) => b.session.createdAt - a.session.createdAt || b.index - a.index)
       .map(({ session }) => ({
         id: session.id,
@@ -286,37 +323,49 @@ export class Revocation {
       }));
   }
 
-  /** A refresh token outside sessions under rotation: used up by revoking its `jti`; a second use is refused. */
-  private async useUp(claims: JwtClaims, request: (() => EventRequest) | undefined): Promise<void> {
-    if (typeof claims.jti !== 'string') throw new JwtDecodeError('Missing claim: jti');
-    const status = await this.settle(() => this.settings.store.status(this.storedToken(claims)), claims, request);
-    if (status === 'revoked') this.refuse(claims, request, new RevokedTokenError());
-    await this.revokeToken(claims);
+  /** How long a token's mark (revoked, or used up) lives, and the identity's bound on marks. */
+  private markLimits(claims: JwtClaims): TokenRevocation {
+    const { lifetimes, maxSessionsPerIdentity } = this.settings;
+    return { ttl: lifetimes.acceptance(claims.exp), maxPerIdentity: maxSessionsPerIdentity, cutoffTtl: lifetimes.cutoff() };
   }
 
-  private answer(outcome: RefreshOutcome, claims: JwtClaims, family: string, request: (() => EventRequest) | undefined): void {
+  /**
+   * What a use means for the request. A refresh token outside sessions (`family`
+   * undefined) that was used up before is reused like a session's: the session
+   * its first use started ({@link successorSession}) ends.
+   */
+  private answer({ outcome }: SessionUse, claims: JwtClaims, family: string | undefined, request: (() => EventRequest) | undefined, refreshing = true): void | Promise<never> {
     const identity = this.identityOf(claims);
     switch (outcome) {
       case 'active':
-        this.emit('refresh', { identity, sessionId: family, request: this.describe(request, 'refresh') });
+        if (refreshing) this.emit('refresh', { identity, sessionId: family, request: this.describe(request, 'refresh') });
         return;
       case 'concurrent':
         throw new ConcurrentRefreshError();
       case 'revoked':
         return this.refuse(claims, request, new RevokedTokenError());
       case 'reused':
-        this.emit('reuseDetected', { identity, sessionId: family, request: this.describe(request, 'reuseDetected') });
-        this.ended([{ identity, id: family }], 'revoked', request);
-        throw new RefreshTokenReuseError();
+        return this.reused(claims, family, request);
       case 'expired': {
         const reason = this.settings.sessionMaxAge === undefined ? 'expired' : 'maxAge';
-        this.ended([{ identity, id: family }], reason, request);
+        this.ended([{ identity, id: family! }], reason, request);
         throw new SessionEndedError(reason);
       }
       case 'idle':
-        this.ended([{ identity, id: family }], 'idle', request);
+        this.ended([{ identity, id: family! }], 'idle', request);
         throw new SessionEndedError('idle');
     }
+  }
+
+  /** Reuse of a used refresh token: the session it belongs to (or, outside sessions, the one its first use started) ends. */
+  private async reused(claims: JwtClaims, family: string | undefined, request: (() => EventRequest) | undefined): Promise<never> {
+    const identity = this.identityOf(claims);
+    const sessionId = family ?? successorSession(claims.jti as string);
+    // In a session the store ended it with the answer; outside, the session the first use started ends now.
+    const ended = family !== undefined || await this.settle(() => this.settings.store.endSession(identity, sessionId), claims, request);
+    this.emit('reuseDetected', { identity, sessionId, request: this.describe(request, 'reuseDetected') });
+    if (ended) this.ended([{ identity, id: sessionId }], 'revoked', request);
+    throw new RefreshTokenReuseError();
   }
 
   private refuse(claims: JwtClaims, request: (() => EventRequest) | undefined, error: JwtError): never {
@@ -392,6 +441,15 @@ export class Revocation {
     if (this.settings.failOpen && failOpenValue !== undefined) return failOpenValue;
     throw new StoreUnavailableError();
   }
+}
+
+/**
+ * The session a refresh token outside sessions starts when it is rotated: named
+ * after the token's `jti`, so that reuse of the token can end it without
+ * anything else stored.
+ */
+export function successorSession(jti: string): string {
+  return jti;
 }
 
 /** What a store call concerns, read for events: a token's claims, or an identity and session in their place. */

@@ -5,6 +5,7 @@ import { toSeconds, type Duration } from './duration';
 import { sign as jwsSign } from 'jsonwebtoken';
 import { toLowS } from './ecdsa';
 import type { RevokedTokenError } from './errors';
+import { successorSession } from './revocation';
 import type { SessionMetadata } from './events';
 import { verifyToken, type VerifyOptions } from './verify';
 
@@ -84,6 +85,12 @@ export class TokenFactory<User = never> {
    * answers its access token, its refresh token and its id. Both tokens carry the
    * session, so ending it (`revokeSession`, `revokeFamily`, reuse of a rotated
    * refresh token, the session's limits) ends both.
+   *
+   * `expiresIn` sets both tokens' lifetime (and, without `sessionMaxAge`, the
+   * session's), but the access token never outlives the session: its `exp` is
+   * at most the session's absolute end (`sessionMaxAge`) and its idle limit
+   * (`sessionIdleTimeout`) from now. Every token of the session is refused
+   * once the session is past either limit, whatever its `exp`.
    */
   async createTokenPair(identity: Identity | User, options: CreateTokenPairOptions = {}): Promise<TokenPair> {
     const { fresh, session: metadata, ...tokenOptions } = options;
@@ -93,7 +100,7 @@ export class TokenFactory<User = never> {
     const session = await this.checkedSession(subject.identity, refresh, [access.exp, refresh.exp], metadata ?? {});
     const stamped = { ...subject, generation: session.generation };
     return {
-      accessToken: await this.sign(stamped, access, freshClaim(fresh ?? false), tokenOptions, session.id),
+      accessToken: await this.sign(stamped, this.within(access, session.expiresAt), freshClaim(fresh ?? false), tokenOptions, session.id),
       refreshToken: await this.sign(stamped, refresh, false, tokenOptions, session.id),
       sessionId: session.id,
     };
@@ -107,7 +114,8 @@ export class TokenFactory<User = never> {
    * {@link renew}; what `additionalClaimsLoader` gives for the identity, then
    * `options.additionalClaims`, add to them or replace them. They keep its
    * generation, so a logout-everywhere that ran meanwhile covers them too;
-   * rejects with 401 when the session ended during the refresh.
+   * rejects with 401 when the session ended during the refresh. The access
+   * token does not outlive the session (see {@link createTokenPair}).
    */
   async rotate(claims: JwtClaims, tokenOptions: CreateTokenOptions = {}): Promise<TokenPair> {
     if (claims.type !== 'refresh') throw new TypeError('rotate: pass the claims of the refresh token the route verified');
@@ -116,16 +124,17 @@ export class TokenFactory<User = never> {
     const access = this.plan('access', options);
     const refresh = this.plan('refresh', options);
     let sessionId = typeof claims.fam === 'string' ? claims.fam : undefined;
+    let expiresAt: number | undefined;
     if (sessionId === undefined) {
-      // A refresh token from outside any session: its successor starts one.
-      const started = await this.startSession(subject.identity, refresh, [access.exp, refresh.exp], {});
-      sessionId = started.id;
+      // A refresh token from outside any session: its successor starts one, named after it (so its reuse ends it).
+      const started = await this.startSession(subject.identity, refresh, [access.exp, refresh.exp], {}, typeof claims.jti === 'string' ? successorSession(claims.jti) : undefined);
+      ({ id: sessionId, expiresAt } = started);
       subject.generation = started.generation;
     } else {
-      await this.config.revocation.rotated(subject.identity, sessionId, refresh.jti, [access.exp, refresh.exp]);
+      expiresAt = await this.config.revocation.rotated(subject.identity, sessionId, refresh.jti, [access.exp, refresh.exp]);
     }
     return {
-      accessToken: await this.sign(subject, access, false, options, sessionId),
+      accessToken: await this.sign(subject, this.within(access, expiresAt), false, options, sessionId),
       refreshToken: await this.sign(subject, refresh, false, options, sessionId),
       sessionId,
     };
@@ -134,12 +143,16 @@ export class TokenFactory<User = never> {
   /**
    * A new, non-fresh access token for the same identity, custom claims, session
    * and generation as the access token whose claims are given (implicit refresh uses it).
+   * Rejects with 401 when that token is revoked by now, or its session ended or
+   * is past its limits; a session's renewal counts as its use (an active
+   * session is not idle) and does not outlive it (see {@link createTokenPair}).
    */
   async renew(claims: JwtClaims, options: CreateTokenOptions = {}): Promise<string> {
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
     const subject = await this.identify(claims[this.config.identityClaim] as string, claims);
     const renewed = this.carrying(claims, options);
-    const plan = this.plan('access', renewed);
+    const latest = await this.config.revocation.renewing(claims);
+    const plan = capped(this.plan('access', renewed), latest);
     // A renewal may outlive what the identity's cut-off covers, like any token minted alone.
     await this.config.revocation.issued(subject.identity, plan.exp);
     return this.sign(subject, plan, false, renewed, family);
@@ -187,12 +200,16 @@ export class TokenFactory<User = never> {
     return session;
   }
 
-  private async startSession(identity: string, refresh: TokenPlan, exps: Array<number | undefined>, metadata: SessionMetadata) {
-    const id = randomUUID();
-    const generation = await this.config.revocation.startSession({
+  private async startSession(identity: string, refresh: TokenPlan, exps: Array<number | undefined>, metadata: SessionMetadata, id: string = randomUUID()) {
+    const { generation, expiresAt } = await this.config.revocation.startSession({
       identity, id, refreshJti: refresh.jti, exps, refreshLifetime: refresh.lifetime, metadata,
     });
-    return { id, generation };
+    return { id, generation, expiresAt };
+  }
+
+  /** A session's access-token plan, its `exp` brought within the session's limits (`expiresAt`: its absolute end). */
+  private within(plan: TokenPlan, expiresAt: number | undefined): TokenPlan {
+    return capped(plan, this.config.revocation.latestAccessExp(expiresAt));
   }
 
   /** What a token is created for: as given (for the claims loaders) and its identity; the generation of `parent` when it has one. */
@@ -272,6 +289,11 @@ interface TokenPlan {
   /** Seconds, or `false`: no `exp`. */
   readonly lifetime: number | false;
   readonly exp: number | undefined;
+}
+
+/** `plan` with its `exp` at most `latest` (seconds; `undefined`: no bound). */
+function capped(plan: TokenPlan, latest: number | undefined): TokenPlan {
+  return latest === undefined || (plan.exp !== undefined && plan.exp <= latest) ? plan : { ...plan, exp: latest };
 }
 
 function identityClaim(identity: unknown): string {

@@ -1,6 +1,6 @@
-import type {
-  EndedSession, NewSession, RefreshOutcome, RefreshUse, RevocationStore, RevokedAll, StartedSession, StoredSession, StoredToken,
-  TokenRevocation, TokenStatus,
+import {
+  sessionAlive, type EndedSession, type NewSession, type RefreshUse, type RevocationStore, type RevokedAll, type SessionEnd, type SessionUse,
+  type StartedSession, type StoredSession, type StoredToken, type TokenRevocation, type TokenStatus,
 } from './store';
 
 /** Options of {@link MemoryRevocationStore}. */
@@ -40,32 +40,27 @@ export class MemoryRevocationStore implements RevocationStore {
     const state = this.identities.get(token.identity);
     if (!state) return token.family === undefined ? 'active' : 'revoked';
     const now = Date.now();
-    if (token.jti !== undefined && state.revoked.size > 0 && (state.revoked.get(token.jti) ?? 0) > now) return 'revoked';
-    let generation = token.generation;
-    if (token.family !== undefined) {
-      const session = state.sessions.get(token.family);
-      if (!session || session.expires <= now) return 'revoked';
-      if (session.generation > generation) generation = session.generation;
-    }
-    return generation < state.cutoff && state.cutoffExpires > now ? 'revoked' : 'active';
+    const session = token.family === undefined ? undefined : state.sessions.get(token.family);
+    if (session && !sessionAlive(session, now)) return 'revoked';
+    return this.revoked(state, token, session, now) ? 'revoked' : 'active';
   }
 
-  useRefreshToken(token: StoredToken, use: RefreshUse): RefreshOutcome {
-    if (this.status(token) === 'revoked') return 'revoked';
-    if (token.family === undefined) return 'active';
-    const state = this.identities.get(token.identity)!;
-    const session = state.sessions.get(token.family)!;
+  useRefreshToken(token: StoredToken, use: RefreshUse): SessionUse {
+    if (token.family === undefined) return use.rotation && token.jti !== undefined ? this.useUp(token, token.jti, use) : this.outside(token);
     const now = Date.now();
-    let outcome: RefreshOutcome = 'active';
-    if (session.expiresAt !== undefined && now >= session.expiresAt) outcome = 'expired';
-    else if (use.idleTimeout !== undefined && now - session.lastUsedAt > use.idleTimeout) outcome = 'idle';
-    else if (use.rotation && token.jti !== session.current) {
-      if (token.jti === session.previous && now - session.previousAt <= use.grace) return 'concurrent';
-      outcome = 'reused';
-    }
+    const state = this.identities.get(token.identity);
+    const session = state?.sessions.get(token.family);
+    if (!state || !session || this.revoked(state, token, session, now)) return ended('revoked');
+    // Past its limits the session ends, with the reason.
+    const outcome = session.expiresAt !== undefined && now >= session.expiresAt ? 'expired'
+      : !sessionAlive(session, now) ? 'idle'
+        : use.rotation && token.jti !== session.current
+          ? (token.jti === session.previous && now - session.previousAt <= use.grace ? 'concurrent' : 'reused')
+          : 'active';
+    if (outcome === 'concurrent') return ended(outcome);
     if (outcome !== 'active') {
       this.removeSession(state, session);
-      return outcome;
+      return ended(outcome);
     }
     if (use.rotation) {
       session.previous = token.jti;
@@ -75,7 +70,36 @@ export class MemoryRevocationStore implements RevocationStore {
     session.lastUsedAt = now;
     this.byLastUse.delete(session);
     this.byLastUse.add(session);
-    return 'active';
+    return { outcome: 'active', expiresAt: session.expiresAt };
+  }
+
+  /** Whether the token is revoked by its mark, its session's absence or the identity's cut-off (the session's limits aside). */
+  private revoked(state: IdentityState, token: StoredToken, session: SessionState | undefined, now: number): boolean {
+    if (token.jti !== undefined && state.revoked.size > 0 && (state.revoked.get(token.jti)?.expires ?? 0) > now) return true;
+    let generation = token.generation;
+    if (token.family !== undefined) {
+      if (!session || session.expires <= now) return true;
+      if (session.generation > generation) generation = session.generation;
+    }
+    return generation < state.cutoff && state.cutoffExpires > now;
+  }
+
+  /** A refresh token outside sessions without rotation: revoked or not. */
+  private outside(token: StoredToken): SessionUse {
+    return { outcome: this.status(token), expiresAt: undefined };
+  }
+
+  /** Uses up a refresh token outside sessions: its mark records when, so a second use is a race within the grace interval and reuse after it. */
+  private useUp(token: StoredToken, jti: string, use: RefreshUse): SessionUse {
+    const now = Date.now();
+    const mark = this.identities.get(token.identity)?.revoked.get(jti);
+    if (mark && mark.expires > now) {
+      if (mark.usedAt === undefined) return ended('revoked');
+      return ended(now - mark.usedAt <= use.grace ? 'concurrent' : 'reused');
+    }
+    if (this.status(token) === 'revoked') return ended('revoked');
+    this.mark(token.identity, jti, use.mark, now);
+    return { outcome: 'active', expiresAt: undefined };
   }
 
   startSession(identity: string, fresh: NewSession): StartedSession {
@@ -91,7 +115,7 @@ export class MemoryRevocationStore implements RevocationStore {
     const generation = cutoffOf(state, now);
     const session: SessionState = {
       identity, id: fresh.id, createdAt: now, lastUsedAt: now, expiresAt: fresh.maxAge === undefined ? undefined : now + fresh.maxAge,
-      metadata: fresh.metadata, generation, current: fresh.refreshJti, previous: undefined, previousAt: 0, expires: expiresAt(now, fresh.ttl),
+      idleTimeout: fresh.idleTimeout, metadata: fresh.metadata, generation, current: fresh.refreshJti, previous: undefined, previousAt: 0, expires: expiresAt(now, fresh.ttl),
     };
     state.sessions.set(session.id, session);
     this.byLastUse.add(session);
@@ -99,13 +123,13 @@ export class MemoryRevocationStore implements RevocationStore {
     return { generation, evicted };
   }
 
-  rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): boolean {
+  rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): SessionEnd | undefined {
     const now = Date.now();
     const session = this.identities.get(identity)?.sessions.get(sessionId);
-    if (!session || session.expires <= now) return false;
+    if (!session || session.expires <= now) return undefined;
     session.current = jti;
     session.expires = Math.max(session.expires, expiresAt(now, ttl));
-    return true;
+    return { expiresAt: session.expiresAt };
   }
 
   endSession(identity: string, sessionId: string): boolean {
@@ -117,17 +141,23 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   revokeToken(identity: string, jti: string, limits: TokenRevocation): RevokedAll | undefined {
+    return this.mark(identity, jti, limits, undefined);
+  }
+
+  /** Marks `jti` revoked (`usedAt`: used up by a refresh at that time). */
+  private mark(identity: string, jti: string, limits: TokenRevocation, usedAt: number | undefined): RevokedAll | undefined {
     const now = Date.now();
     const state = this.stateOf(identity, now);
     const expires = expiresAt(now, limits.ttl);
-    if (state.revoked.has(jti)) {
-      state.revoked.set(jti, Math.max(expires, state.revoked.get(jti)!));
+    const held = state.revoked.get(jti);
+    if (held) {
+      held.expires = Math.max(expires, held.expires);
       return undefined;
     }
     // Beyond the bound the marks become one cut-off: nothing revoked comes back, the identity's own sessions end.
     if (state.revoked.size >= limits.maxPerIdentity) return this.revokeAll(identity, Math.max(limits.cutoffTtl ?? Infinity, expires - now));
     this.makeRoom(state);
-    state.revoked.set(jti, expires);
+    state.revoked.set(jti, { expires, usedAt });
     this.entries++;
     return undefined;
   }
@@ -139,7 +169,7 @@ export class MemoryRevocationStore implements RevocationStore {
     const generation = Math.max(cutoffOf(state, now) + 1, now);
     let expires = Math.max(expiresAt(now, ttl), state.horizon);
     // The marks it replaces may protect tokens that outlive the configured lifetimes.
-    for (const markExpires of state.revoked.values()) expires = Math.max(expires, markExpires);
+    for (const mark of state.revoked.values()) expires = Math.max(expires, mark.expires);
     state.cutoff = generation;
     state.cutoffExpires = Math.max(expires, state.cutoffExpires);
     this.entries -= state.revoked.size;
@@ -170,7 +200,9 @@ export class MemoryRevocationStore implements RevocationStore {
     const state = this.identities.get(identity);
     if (!state) return [];
     this.purge(state, Date.now());
-    return [...state.sessions.values()].map(({ id, createdAt, lastUsedAt, expiresAt: end, metadata }) => ({ id, createdAt, lastUsedAt, expiresAt: end, metadata }));
+    return [...state.sessions.values()].map(({ id, createdAt, lastUsedAt, expiresAt: end, idleTimeout, metadata }) => ({
+      id, createdAt, lastUsedAt, expiresAt: end, idleTimeout, metadata,
+    }));
   }
 
   /** The identity's state, created when missing, its expired data dropped; a few other identities are swept too. */
@@ -212,7 +244,7 @@ export class MemoryRevocationStore implements RevocationStore {
 
   /** Drops what has expired of one identity, and the identity when nothing is left. */
   private purge(state: IdentityState, now: number): void {
-    for (const [jti, expires] of state.revoked) {
+    for (const [jti, { expires }] of state.revoked) {
       if (expires > now) continue;
       state.revoked.delete(jti);
       this.entries--;
@@ -243,10 +275,17 @@ interface IdentityState {
   cutoffExpires: number;
   /** Until when the identity's next cut-off must live (a long-lived token outside sessions). */
   horizon: number;
-  /** Revoked jti → when the mark expires. */
-  readonly revoked: Map<string, number>;
+  /** Revoked (or, under rotation, used-up) jti → its mark. */
+  readonly revoked: Map<string, TokenMark>;
   /** Sessions by id, oldest first. */
   readonly sessions: Map<string, SessionState>;
+}
+
+interface TokenMark {
+  /** When the mark expires. */
+  expires: number;
+  /** When a refresh used the token up; `undefined`: revoked. */
+  readonly usedAt: number | undefined;
 }
 
 interface SessionState {
@@ -255,6 +294,7 @@ interface SessionState {
   readonly createdAt: number;
   lastUsedAt: number;
   readonly expiresAt: number | undefined;
+  readonly idleTimeout: number | undefined;
   readonly metadata: string;
   /** The generation its tokens count as having (raised when a wholesale revocation spares this session). */
   generation: number;
@@ -265,6 +305,10 @@ interface SessionState {
   previousAt: number;
   /** When the record (and so every token of the session) expires. */
   expires: number;
+}
+
+function ended(outcome: SessionUse['outcome']): SessionUse {
+  return { outcome, expiresAt: undefined };
 }
 
 function cutoffOf(state: IdentityState, now: number): number {

@@ -1,8 +1,7 @@
-import type {
-  NewSession, RefreshOutcome, RefreshUse, RevocationStore, RevokedAll, StartedSession, StoredSession, StoredToken,
-  TokenRevocation, TokenStatus,
+import {
+  RevocationStoreError, sessionAlive, type NewSession, type RefreshOutcome, type RefreshUse, type RevocationStore, type RevokedAll,
+  type SessionEnd, type SessionUse, type StartedSession, type StoredSession, type StoredToken, type TokenRevocation, type TokenStatus,
 } from './store';
-import { RevocationStoreError } from './store';
 
 /**
  * The commands the store sends, as ioredis' `Redis` and `Cluster` clients (v5
@@ -85,6 +84,29 @@ local function revokeAll(cutKey, horizonKey, sessionsKey, marksKey, base, ttl, e
   end
   return result
 end
+-- Marks a jti (value '1': revoked; a time: used up by a refresh then) among the identity's bounded
+-- marks; beyond the bound they collapse into a cut-off (revokeAll's answer). 0 otherwise.
+local function mark(markKey, marksKey, cutKey, horizonKey, sessionsKey, base, ttl, max, cutoffTtl, member, value)
+  local t = now()
+  local live = redis.call('ZCOUNT', marksKey, '(' .. t, '+inf')
+  if not redis.call('ZSCORE', marksKey, member) and live >= tonumber(max) then
+    local keep = ''
+    if ttl ~= '' and cutoffTtl ~= '' then keep = math.max(tonumber(ttl), tonumber(cutoffTtl)) end
+    return revokeAll(cutKey, horizonKey, sessionsKey, marksKey, base, tostring(keep), '')
+  end
+  local existed = redis.call('EXISTS', marksKey) == 1
+  if ttl == '' then
+    redis.call('SET', markKey, value)
+    redis.call('ZADD', marksKey, 'inf', member)
+  else
+    redis.call('ZADD', marksKey, 'GT', t + tonumber(ttl), member)
+    local left = redis.call('PTTL', markKey)
+    if left ~= -1 and left < tonumber(ttl) then redis.call('SET', markKey, value, 'PX', ttl) end
+  end
+  redis.call('ZREMRANGEBYSCORE', marksKey, '-inf', t)
+  extend(marksKey, ttl, existed)
+  return 0
+end
 `;
 
 // KEYS: cut-off, horizon, sessions index, marks index; ARGV: base, ttl, except.
@@ -93,32 +115,29 @@ return revokeAll(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])`
 
 // KEYS: mark, marks index, cut-off, horizon, sessions index; ARGV: base, ttl, max per identity, cut-off ttl, encoded jti.
 const REVOKE_TOKEN = `${LIB}
-local t = now()
-local live = redis.call('ZCOUNT', KEYS[2], '(' .. t, '+inf')
-if not redis.call('ZSCORE', KEYS[2], ARGV[5]) and live >= tonumber(ARGV[3]) then
-  local ttl = ''
-  if ARGV[2] ~= '' and ARGV[4] ~= '' then ttl = math.max(tonumber(ARGV[2]), tonumber(ARGV[4])) end
-  return revokeAll(KEYS[3], KEYS[4], KEYS[5], KEYS[2], ARGV[1], tostring(ttl), '')
-end
-local existed = redis.call('EXISTS', KEYS[2]) == 1
-if ARGV[2] == '' then
-  redis.call('SET', KEYS[1], '1')
-  redis.call('ZADD', KEYS[2], 'inf', ARGV[5])
-else
-  redis.call('ZADD', KEYS[2], 'GT', t + tonumber(ARGV[2]), ARGV[5])
-  local left = redis.call('PTTL', KEYS[1])
-  if left ~= -1 and left < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[2]) end
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', t)
-extend(KEYS[2], ARGV[2], existed)
-return 0`;
+return mark(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], '1')`;
 
-// KEYS: cut-off, sessions index, record; ARGV: base, id, refresh jti, max age, ttl, metadata, max per identity, encoded id.
+// A refresh token outside sessions used up under rotation, in one step: the first use marks it
+// with its time; a later one is a race within the grace interval, reuse after it.
+// KEYS: as REVOKE_TOKEN; ARGV: as REVOKE_TOKEN, then the token's generation and the grace interval.
+const USE_UP = `${LIB}
+local used = redis.call('GET', KEYS[1])
+if used == '1' then return 'revoked' end
+if used then
+  if now() - tonumber(used) <= tonumber(ARGV[7]) then return 'concurrent' end
+  return 'reused'
+end
+if tonumber(ARGV[6]) < tonumber(redis.call('GET', KEYS[3]) or '0') then return 'revoked' end
+mark(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tostring(now()))
+return 'active'`;
+
+// KEYS: cut-off, sessions index, record; ARGV: base, id, refresh jti, max age, ttl, metadata, max per identity, encoded id, idle timeout.
 const START_SESSION = `${LIB}
 local t = now()
 local result = { tonumber(redis.call('GET', KEYS[1]) or '0') }
 local session = { i = ARGV[2], c = t, u = t, g = result[1], r = ARGV[3], p = '', pa = 0, m = ARGV[6] }
 if ARGV[4] ~= '' then session.x = t + tonumber(ARGV[4]) end
+if ARGV[9] ~= '' then session.t = tonumber(ARGV[9]) end
 setFor(KEYS[3], cjson.encode(session), ARGV[5])
 for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   if redis.call('EXISTS', ARGV[1] .. 's:' .. member) == 0 then redis.call('ZREM', KEYS[2], member) end
@@ -143,37 +162,38 @@ redis.call('ZADD', KEYS[2], score, ARGV[8])
 extend(KEYS[2], ARGV[5], existed)
 return result`;
 
-// KEYS: cut-off, mark, record, sessions index; ARGV: generation, jti, grace, idle timeout, rotation, encoded id.
+// KEYS: cut-off, mark, record, sessions index; ARGV: generation, jti, grace, rotation, encoded id.
+// Answers the outcome, and with 'active' the session's absolute end (-1: none).
 // Security-relevant deletions come before any write Redis could refuse when out of memory.
 const USE_REFRESH = `${LIB}
-if redis.call('EXISTS', KEYS[2]) == 1 then return 'revoked' end
+if redis.call('EXISTS', KEYS[2]) == 1 then return { 'revoked' } end
 local raw = redis.call('GET', KEYS[3])
-if not raw then return 'revoked' end
+if not raw then return { 'revoked' } end
 local session = cjson.decode(raw)
-if math.max(tonumber(ARGV[1]), session.g) < tonumber(redis.call('GET', KEYS[1]) or '0') then return 'revoked' end
+if math.max(tonumber(ARGV[1]), session.g) < tonumber(redis.call('GET', KEYS[1]) or '0') then return { 'revoked' } end
 local t = now()
 local outcome = 'active'
 if session.x and t >= session.x then outcome = 'expired'
-elseif ARGV[4] ~= '' and t - session.u > tonumber(ARGV[4]) then outcome = 'idle'
-elseif ARGV[5] == '1' and ARGV[2] ~= session.r then
-  if ARGV[2] == session.p and t - session.pa <= tonumber(ARGV[3]) then return 'concurrent' end
+elseif session.t and t - session.u > session.t then outcome = 'idle'
+elseif ARGV[4] == '1' and ARGV[2] ~= session.r then
+  if ARGV[2] == session.p and t - session.pa <= tonumber(ARGV[3]) then return { 'concurrent' } end
   outcome = 'reused'
 end
 if outcome ~= 'active' then
   redis.call('DEL', KEYS[3])
-  redis.call('ZREM', KEYS[4], ARGV[6])
-  return outcome
+  redis.call('ZREM', KEYS[4], ARGV[5])
+  return { outcome }
 end
-if ARGV[5] == '1' then
+if ARGV[4] == '1' then
   session.p = ARGV[2]
   session.pa = t
   session.r = ''
 end
 session.u = t
 redis.call('SET', KEYS[3], cjson.encode(session), 'KEEPTTL')
-return 'active'`;
+return { 'active', session.x or -1 }`;
 
-// KEYS: record, sessions index; ARGV: the successor's jti, ttl.
+// KEYS: record, sessions index; ARGV: the successor's jti, ttl. Answers the session's absolute end (-1: none), 0 when it ended.
 const ROTATED = `${LIB}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
@@ -182,7 +202,7 @@ session.r = ARGV[1]
 redis.call('SET', KEYS[1], cjson.encode(session), 'KEEPTTL')
 extend(KEYS[1], ARGV[2], true)
 extend(KEYS[2], ARGV[2], true)
-return 1`;
+return session.x or -1`;
 
 // KEYS: record, sessions index; ARGV: encoded id.
 const END_SESSION = `
@@ -239,32 +259,50 @@ export class RedisRevocationStore implements RevocationStore {
     if (token.family !== undefined) keys.push(`${base}s:${keyPart(token.family)}`);
     const [cutoff, mark, session] = await this.run(() => this.client.mget(...keys));
     if (mark !== null || session === null) return 'revoked';
+    const record = session === undefined ? undefined : JSON.parse(session) as RecordJson;
+    // The session's limits, on this instance's clock (the record's times are Redis'; they differ by the clocks' skew).
+    if (record && !sessionAlive(storedSession(record), Date.now())) return 'revoked';
     const cut = Number(cutoff ?? 0);
     if (token.generation >= cut) return 'active';
     // Older than the cut-off: only a session the wholesale revocation spared keeps it.
-    return session !== undefined && (JSON.parse(session) as RecordJson).g >= cut ? 'active' : 'revoked';
+    return record !== undefined && record.g >= cut ? 'active' : 'revoked';
   }
 
-  async useRefreshToken(token: StoredToken, use: RefreshUse): Promise<RefreshOutcome> {
-    if (token.family === undefined) return this.status(token);
+  async useRefreshToken(token: StoredToken, use: RefreshUse): Promise<SessionUse> {
+    if (token.family === undefined) {
+      if (!use.rotation || token.jti === undefined) return { outcome: await this.status(token), expiresAt: undefined };
+      return { outcome: await this.useUp(token.identity, token.jti, token.generation, use), expiresAt: undefined };
+    }
     const base = this.base(token.identity);
     const id = keyPart(token.family);
     const keys = [`${base}c`, token.jti === undefined ? `${base}j` : `${base}j:${keyPart(token.jti)}`, `${base}s:${id}`, `${base}sx`];
-    const args = [token.generation, token.jti ?? '', use.grace, ttlArg(use.idleTimeout), use.rotation ? '1' : '0', id];
-    return (await this.eval(USE_REFRESH, keys, args)) as RefreshOutcome;
+    const args = [token.generation, token.jti ?? '', use.grace, use.rotation ? '1' : '0', id];
+    const [outcome, end] = (await this.eval(USE_REFRESH, keys, args)) as [RefreshOutcome, number?];
+    return { outcome, expiresAt: sessionEnd(end) };
+  }
+
+  private async useUp(identity: string, jti: string, generation: number, use: RefreshUse): Promise<RefreshOutcome> {
+    const base = this.base(identity);
+    const mark = keyPart(jti);
+    const keys = [`${base}j:${mark}`, `${base}jx`, `${base}c`, `${base}h`, `${base}sx`];
+    const { ttl, maxPerIdentity, cutoffTtl } = use.mark;
+    return (await this.eval(USE_UP, keys, [base, ttlArg(ttl), maxPerIdentity, ttlArg(cutoffTtl), mark, generation, use.grace])) as RefreshOutcome;
   }
 
   async startSession(identity: string, session: NewSession): Promise<StartedSession> {
     const base = this.base(identity);
     const id = keyPart(session.id);
-    const args = [base, session.id, session.refreshJti, ttlArg(session.maxAge), ttlArg(session.ttl), session.metadata, session.maxPerIdentity, id];
+    const args = [
+      base, session.id, session.refreshJti, ttlArg(session.maxAge), ttlArg(session.ttl), session.metadata, session.maxPerIdentity, id, ttlArg(session.idleTimeout),
+    ];
     const [generation, ...evicted] = (await this.eval(START_SESSION, [`${base}c`, `${base}sx`, `${base}s:${id}`], args)) as [number, ...string[]];
     return { generation: Number(generation), evicted: evicted.map((ended) => ({ identity, id: ended })) };
   }
 
-  async rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): Promise<boolean> {
+  async rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): Promise<SessionEnd | undefined> {
     const base = this.base(identity);
-    return (await this.eval(ROTATED, [`${base}s:${keyPart(sessionId)}`, `${base}sx`], [jti, ttlArg(ttl)])) === 1;
+    const end = Number(await this.eval(ROTATED, [`${base}s:${keyPart(sessionId)}`, `${base}sx`], [jti, ttlArg(ttl)]));
+    return end === 0 ? undefined : { expiresAt: sessionEnd(end) };
   }
 
   async endSession(identity: string, sessionId: string): Promise<boolean> {
@@ -299,10 +337,7 @@ export class RedisRevocationStore implements RevocationStore {
   async sessions(identity: string): Promise<StoredSession[]> {
     const base = this.base(identity);
     const found = (await this.eval(SESSIONS, [`${base}sx`], [base])) as string[];
-    return found.map((raw) => {
-      const record = JSON.parse(raw) as RecordJson;
-      return { id: record.i, createdAt: record.c, lastUsedAt: record.u, expiresAt: record.x, metadata: record.m };
-    });
+    return found.map((raw) => storedSession(JSON.parse(raw) as RecordJson));
   }
 
   /**
@@ -351,8 +386,19 @@ interface RecordJson {
   c: number;
   u: number;
   x?: number;
+  /** Idle timeout, milliseconds. */
+  t?: number;
   g: number;
   m: string;
+}
+
+function storedSession(record: RecordJson): StoredSession {
+  return { id: record.i, createdAt: record.c, lastUsedAt: record.u, expiresAt: record.x, idleTimeout: record.t, metadata: record.m };
+}
+
+/** A script's answer for a session's absolute end: -1 for none. */
+function sessionEnd(end: number | undefined): number | undefined {
+  return end === undefined || end === -1 ? undefined : Number(end);
 }
 
 const SAFE_PART = /^[\w.-]*$/;

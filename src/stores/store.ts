@@ -14,19 +14,27 @@
 export interface RevocationStore {
   /**
    * The hot path, one round trip: a token is revoked when its `jti` is, when it
-   * belongs to a session that no longer exists, or when it is older than the
-   * identity's cut-off (its generation, or its session's, is below it).
+   * belongs to a session that no longer exists or is past its limits (its
+   * absolute end, its idle timeout: see {@link sessionAlive}), or when it is
+   * older than the identity's cut-off (its generation, or its session's, is below it).
    */
   status(token: StoredToken): TokenStatus | Promise<TokenStatus>;
   /**
-   * A refresh token presented on a refresh route, one round trip: `status`'s
-   * checks, then the session's limits (its absolute end, its idle timeout), and
-   * under rotation the use of the token, atomically: the session's current
-   * refresh token is `active` (and becomes the one last used), the one last used
-   * within the grace interval is `concurrent`, any other is `reused` and ends the
-   * session. An `active` use records the session's last use.
+   * A refresh token presented on a refresh route (or a session's access token
+   * renewed), one atomic step, one round trip: `status`'s checks, then the
+   * session's limits (past its absolute end: `expired`; past its idle timeout:
+   * `idle`; both end it), and under rotation the use of the token: the
+   * session's current refresh token is `active` (and becomes the one last used),
+   * the one last used within the grace interval is `concurrent`, any other is
+   * `reused` and ends the session. An `active` use records the session's last
+   * use and answers the session's absolute end.
+   *
+   * A token outside any session under rotation is used up by marking its `jti`
+   * (as {@link revokeToken} does, with `use.mark`): the first use is `active`,
+   * a later one within the grace interval `concurrent`, any other `reused`
+   * (and a token revoked before, `revoked`).
    */
-  useRefreshToken(token: StoredToken, use: RefreshUse): RefreshOutcome | Promise<RefreshOutcome>;
+  useRefreshToken(token: StoredToken, use: RefreshUse): SessionUse | Promise<SessionUse>;
   /**
    * Starts a session of `identity`; beyond `maxPerIdentity` the oldest ones end.
    * Answers the generation to stamp into the session's tokens and what ended.
@@ -34,9 +42,10 @@ export interface RevocationStore {
   startSession(identity: string, session: NewSession): StartedSession | Promise<StartedSession>;
   /**
    * Records the refresh token that succeeds a rotation (`jti`) and extends the
-   * session's record to `ttl`. `false` when the session has ended meanwhile.
+   * session's record to `ttl`. Answers the session's absolute end, or
+   * `undefined` when the session has ended meanwhile.
    */
-  rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): boolean | Promise<boolean>;
+  rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): SessionEnd | undefined | Promise<SessionEnd | undefined>;
   /** Ends one session: every token of it is refused from now on. `false` when it did not exist. */
   endSession(identity: string, sessionId: string): boolean | Promise<boolean>;
   /**
@@ -80,8 +89,18 @@ export interface RefreshUse {
   readonly rotation: boolean;
   /** A second use within this many milliseconds is `concurrent`, not reuse. */
   readonly grace: number;
-  /** A session not used for this many milliseconds ends (`idle`); `undefined`: no idle limit. */
-  readonly idleTimeout: number | undefined;
+  /** How long the mark that uses up a token outside sessions lives, as for {@link RevocationStore.revokeToken}. */
+  readonly mark: TokenRevocation;
+}
+
+/** What a refresh token's use did, and, when `active` in a session, when that session ends at the latest. */
+export interface SessionUse extends SessionEnd {
+  readonly outcome: RefreshOutcome;
+}
+
+/** A session's absolute end, in milliseconds since the epoch (the store's clock); `undefined`: none. */
+export interface SessionEnd {
+  readonly expiresAt: number | undefined;
 }
 
 /** The state of a token on the hot path. */
@@ -100,6 +119,8 @@ export interface NewSession {
   readonly refreshJti: string;
   /** Milliseconds from now the session may last at most; `undefined`: no limit. */
   readonly maxAge: number | undefined;
+  /** Milliseconds the session may go without a use (a refresh, a renewal); `undefined`: no limit. */
+  readonly idleTimeout: number | undefined;
   /** How long the record must live: its longest-lived token's acceptance. */
   readonly ttl: number | undefined;
   /** The app's metadata, already checked and serialised as JSON. */
@@ -143,8 +164,20 @@ export interface StoredSession {
   readonly lastUsedAt: number;
   /** The absolute end; `undefined`: none. */
   readonly expiresAt: number | undefined;
+  /** Milliseconds it may go without a use; `undefined`: no limit. */
+  readonly idleTimeout: number | undefined;
   /** The app's metadata as JSON. */
   readonly metadata: string;
+}
+
+/**
+ * Whether a session is within its limits at `now`: before its absolute end and
+ * used within its idle timeout. Every store, and the listing, decide with it,
+ * so a session `jwt.sessions()` no longer lists has no token that works.
+ */
+export function sessionAlive(session: Pick<StoredSession, 'lastUsedAt' | 'expiresAt' | 'idleTimeout'>, now: number): boolean {
+  return (session.expiresAt === undefined || now < session.expiresAt)
+    && (session.idleTimeout === undefined || now - session.lastUsedAt <= session.idleTimeout);
 }
 
 /**
