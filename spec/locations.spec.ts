@@ -40,6 +40,10 @@ class Routes {
   @Post('/logout-refresh') logoutRefresh(@DriverObject() ctx: DriverContext) { current.unsetRefreshCookies(ctx); return { ok: true }; }
   @Get('/fail') @JwtRequired() fail(@CurrentUser() _user: unknown): never { throw new Error('boom'); }
   @Get('/claims') @JwtRequired() claims(@CurrentJwt() claims: JwtClaims) { return claims; }
+  /** A logout that revokes the token (or its whole session) and leaves the cookies alone. */
+  @Post('/revoke') @JwtRequired() async revoke(@CurrentJwt() claims: JwtClaims) { await current.revokeToken(claims); return { msg: 'Logged out' }; }
+  @Post('/revoke-session') @JwtRequired() async revokeSession(@CurrentJwt() claims: JwtClaims) { await current.revokeFamily(claims); return { msg: 'Logged out' }; }
+  @Post('/revoke-all') @JwtRequired() async revokeAll(@CurrentIdentity() id: string) { await current.revokeAllTokensFor(id); return { msg: 'Logged out' }; }
   @Get('/open') open() { return { ok: true }; }
 }
 
@@ -327,6 +331,19 @@ describe('implicit refresh (cookie sessions)', () => forEachDriver((driver) => {
     const lines = setCookies(res).filter((line) => line.startsWith('access_token_cookie='));
     expect(lines).to.have.length(1);
     expect(lines[0]).to.match(/^access_token_cookie=; .*Max-Age=0/);
+  });
+
+  it('never for a token the action revoked, however it revoked it (a logout that leaves the cookies alone)', async () => {
+    for (const [path, mint] of [
+      ['/loc/revoke', () => jwt.tokens.createAccessToken('alice', { expiresIn: '2m' })],
+      ['/loc/revoke-session', async () => (await jwt.tokens.createTokenPair('alice', { expiresIn: '2m' })).accessToken],
+      ['/loc/revoke-all', () => jwt.tokens.createAccessToken('alice', { expiresIn: '2m' })],
+    ] as const) {
+      const token = await mint();
+      const res = await request.post(path).set(withCookie(token)).set('X-CSRF-TOKEN', await csrfOf(jwt, token)).expect(200, { msg: 'Logged out' });
+      expect(setCookies(res), path).to.deep.equal([]);
+      await request.get('/loc/me').set(withCookie(token)).expect(401, { msg: 'Token has been revoked' });
+    }
   });
 
   it('never on error responses', async () => {

@@ -5,14 +5,14 @@ import { now, type JwtClaims, type TokenType } from './claims';
 import { responseSetsCookie, setTokenCookies, unsetTokenCookies } from './cookies';
 import { toSeconds, type Duration } from './duration';
 import { resolveConfig, type Identity, type JwtConfig, type ResolvedConfig } from './config';
-import { JwtError, JwtRequirementMissingError, TokenIssueError } from './errors';
+import { JwtError, JwtRequirementMissingError } from './errors';
 import type { JwtEventListener, JwtEventName } from './events';
 import type { SessionInfo } from './revocation';
 import { verifyRequest } from './guard';
 import { CorsPreflightResponse, JsonHttpError, JwtHttpError } from './http-error';
 import type { JsonWebKeySet } from './keys';
 import {
-  answerFailure, beforeHeadersSent, expressAdapter, type ExpressRequestLike, type ExpressResponseLike,
+  answerFailure, beforeResponseStarts, expressAdapter, type ExpressRequestLike, type ExpressResponseLike,
 } from './request/adapter-express';
 import type { KoaContextLike } from './request/adapter-koa';
 import {
@@ -312,9 +312,11 @@ export class JwtManager<User = never> {
    * before the routes: `app.use(jwt.implicitRefresh({ within: '5m' }))`, then
    * `useKoaServer(app, …)` or `useExpressServer(app, …)`.
    *
-   * On Koa the cookie is checked once the action has answered. Express has no
-   * `await next()`, so there it is checked (and the new token made) before the
-   * action runs, and the cookie added as the response's headers go out.
+   * The renewal is made once the action has answered, so a token the action
+   * revoked (a logout that leaves the cookies alone) is never renewed; its
+   * revocation and its session's limits are checked then. On Express, which has
+   * no `await next()`, a request whose cookie expires within `within` has its
+   * response held from its first write until the renewal is decided.
    */
   implicitRefresh(options: { within: Duration }): JwtMiddleware {
     const within = toSeconds(options.within, 'implicitRefresh: `within`');
@@ -332,37 +334,50 @@ export class JwtManager<User = never> {
       },
       async (req, res, next) => {
         const request: BoundRequest = { adapter: expressAdapter, ctx: req };
-        const renewal = await this.renewal(request, within);
-        if (renewal) beforeHeadersSent(res, () => { if (wanted(request)) setCookie(request, renewal); });
+        // Only a response that may carry a renewal waits for one.
+        if (await this.expiringCookie(request, within)) {
+          // An error answer (which routing-controllers follows with next(error)) goes out at once.
+          beforeResponseStarts(res, () => wanted(request) ? this.renewal(request, within).then((renewal) => {
+            if (renewal && wanted(request)) setCookie(request, renewal);
+          }) : undefined);
+        }
         next();
       },
     );
   }
 
   /**
-   * A new access token for a request whose valid, unrevoked access cookie
-   * expires within `within` seconds; leaves the request's state as it was.
+   * The claims of the request's valid access cookie when it expires within
+   * `within` seconds; leaves the request's state as it was. Its revocation is
+   * left to {@link TokenFactory.renew}, which decides it with the session's limits.
    */
-  private async renewal(request: BoundRequest, within: number): Promise<Renewal | undefined> {
-    const { adapter, ctx } = request;
+  private async expiringCookie({ adapter, ctx }: BoundRequest, within: number): Promise<JwtClaims | undefined> {
     const before = saveRequestState(ctx);
     let state: JwtRequestState | undefined;
     try {
-      state = await verifyRequest(adapter, ctx, this.config, { optional: true, locations: ['cookies'] }, []);
+      state = await verifyRequest(adapter, ctx, this.config, { optional: true, locations: ['cookies'], skipRevocationCheck: true }, []);
     } catch {
       state = undefined;
     } finally {
       restoreRequestState(ctx, before);
     }
     const exp = state?.claims.exp;
-    if (!state || exp === undefined || exp - now() > within) return undefined;
+    return state && exp !== undefined && exp - now() <= within ? state.claims : undefined;
+  }
+
+  /** A new access token for a request whose valid, unrevoked access cookie expires within `within` seconds. */
+  private async renewal(request: BoundRequest, within: number): Promise<Renewal | undefined> {
+    const claims = await this.expiringCookie(request, within);
+    if (!claims) return undefined;
+    const { ctx } = request;
     try {
-      const token = await this.tokens.renew(state.claims);
+      const token = await this.tokens.renew(claims);
       return { token, claims: await this.tokens.decodeToken(token) };
     } catch (error) {
-      // A renewal that cannot be made leaves the action's answer alone. A loader that
-      // threw (TokenIssueError) was reported under its own name already.
-      if (!(error instanceof TokenIssueError)) reportCallbackError(this.config.onCallbackError, error, { callback: 'implicitRefresh', ctx });
+      // A renewal that cannot be made leaves the action's answer alone: a token revoked or a
+      // session ended by now is the library's own answer; a loader that threw (TokenIssueError)
+      // was reported under its own name already.
+      if (!(error instanceof JwtError)) reportCallbackError(this.config.onCallbackError, error, { callback: 'implicitRefresh', ctx });
       return undefined;
     }
   }
