@@ -55,7 +55,7 @@ export class MemoryRevocationStore implements RevocationStore {
     const outcome = session.expiresAt !== undefined && now >= session.expiresAt ? 'expired'
       : !sessionAlive(session, now) ? 'idle'
         : use.rotation && token.jti !== session.current
-          ? (token.jti === session.previous && now - session.previousAt <= use.grace ? 'concurrent' : 'reused')
+          ? (token.jti === session.previous && now - session.previousAt < use.grace ? 'concurrent' : 'reused')
           : 'active';
     if (outcome === 'concurrent') return ended(outcome);
     if (outcome !== 'active') {
@@ -95,7 +95,7 @@ export class MemoryRevocationStore implements RevocationStore {
     const mark = this.identities.get(token.identity)?.revoked.get(jti);
     if (mark && mark.expires > now) {
       if (mark.usedAt === undefined) return ended('revoked');
-      return ended(now - mark.usedAt <= use.grace ? 'concurrent' : 'reused');
+      return ended(now - mark.usedAt < use.grace ? 'concurrent' : 'reused');
     }
     if (this.status(token) === 'revoked') return ended('revoked');
     this.mark(token.identity, jti, use.mark, now);

@@ -124,7 +124,7 @@ const USE_UP = `${LIB}
 local used = redis.call('GET', KEYS[1])
 if used == '1' then return 'revoked' end
 if used then
-  if now() - tonumber(used) <= tonumber(ARGV[7]) then return 'concurrent' end
+  if now() - tonumber(used) < tonumber(ARGV[7]) then return 'concurrent' end
   return 'reused'
 end
 if tonumber(ARGV[6]) < tonumber(redis.call('GET', KEYS[3]) or '0') then return 'revoked' end
@@ -176,7 +176,7 @@ local outcome = 'active'
 if session.x and t >= session.x then outcome = 'expired'
 elseif session.t and t - session.u > session.t then outcome = 'idle'
 elseif ARGV[4] == '1' and ARGV[2] ~= session.r then
-  if ARGV[2] == session.p and t - session.pa <= tonumber(ARGV[3]) then return { 'concurrent' } end
+  if ARGV[2] == session.p and t - session.pa < tonumber(ARGV[3]) then return { 'concurrent' } end
   outcome = 'reused'
 end
 if outcome ~= 'active' then

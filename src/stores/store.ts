@@ -87,7 +87,7 @@ export interface StoredToken {
 export interface RefreshUse {
   /** Rotation: use the token up, detect reuse. */
   readonly rotation: boolean;
-  /** A second use within this many milliseconds is `concurrent`, not reuse. */
+  /** A second use less than this many milliseconds after the first is `concurrent`, not reuse (0: never). */
   readonly grace: number;
   /** How long the mark that uses up a token outside sessions lives, as for {@link RevocationStore.revokeToken}. */
   readonly mark: TokenRevocation;
