@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, KeyObject, randomBytes, sign, type JsonWebKey } from 'node:crypto';
 import { expect } from 'chai';
 import { createLocalJWKSet, exportJWK, jwtVerify, SignJWT } from 'jose';
 import { Get, JsonController, Post } from 'routing-controllers';
@@ -7,7 +7,7 @@ import {
   type Algorithm, type CallbackErrorHandler, type Jwk, type JwtConfig, type KeyMaterial,
 } from '../src';
 import { accessClaims, b64, forEachDriver, SECRET, startServer, type TestServer } from './helpers';
-import { oddNumber, pssPublicKey, rsaPrivateJwk, rsaPublicJwk } from './key-material';
+import { CERTIFICATE_DER, keyMaterialForms, oddNumber, pssPublicKey, rsaPrivateJwk, rsaPublicJwk } from './key-material';
 
 function keyPairFor(alg: Algorithm): { privateKey: KeyObject; publicKey: KeyObject } {
   if (alg.startsWith('ES')) {
@@ -215,7 +215,7 @@ describe('keys', () => {
       const jwt = new JwtManager({ keys: [
         { kid: 'ec-1', algorithm: 'ES384', privateKey: ec.privateKey },
         { kid: 'rsa-1', algorithm: 'PS256', privateKey: rsa.privateKey },
-        { kid: 'mac-1', algorithm: 'HS512', secretKey: createSecretKey(Buffer.alloc(64, 1)) },
+        { kid: 'mac-1', algorithm: 'HS512', secretKey: createSecretKey(randomBytes(64)) },
       ] });
       const jwks = jwt.jwks();
       expect(jwks.keys.map((k) => [k.kid, k.alg, k.kty, k.use])).to.deep.equal([['ec-1', 'ES384', 'EC', 'sig'], ['rsa-1', 'PS256', 'RSA', 'sig']]);
@@ -400,18 +400,51 @@ describe('keys from loaders, refused at request time', () => forEachDriver((driv
     await fine.request.get('/me').set('Authorization', `Bearer ${signed('RS256', rsa.privateKey)}`).expect(200, { id: 'admin' });
   });
 
-  it('an encodeKeyLoader returning an RSA key beyond the bounds: 503, no token, reported', async () => {
+  it('an encodeKeyLoader returning an RSA key beyond the bounds, key material for HS256, or a weak secret: 503, no token, reported', async () => {
     const cases: Array<[Algorithm, KeyMaterial, RegExp]> = [
       ['RS256', rsaPrivateJwk(16384), /the key `encodeKeyLoader` returned is an RSA key of 16384 bits/],
       ['RS256', rsaPrivateJwk(2048, oddNumber(2047)), /public exponent of one of 2047 bits/],
+      ['HS256', CERTIFICATE_DER, /is a DER-encoded certificate/],
+      ['HS256', 'x'.repeat(32), /distinct pairs? of adjacent bytes/],
     ];
     for (const [algorithm, material, why] of cases) {
-      const server = await serve({ algorithm, publicKey: rsa.publicKey, encodeKeyLoader: () => material }, [Login]);
+      const config: JwtConfig = algorithm === 'HS256'
+        ? { encodeKeyLoader: () => material, decodeKeyLoader: () => SECRET }
+        : { algorithm, publicKey: rsa.publicKey, encodeKeyLoader: () => material };
+      const server = await serve(config, [Login]);
       issuer = server.jwt;
       expectAnswer(await server.request.post('/login'), 503, 'The token could not be issued; try again later', 'encodeKeyLoader', why);
       expect(await rejects(server.jwt.tokens.createAccessToken('alice'))).to.be.instanceOf(TokenIssueError);
       reported.length = 0;
     }
   });
+
+  it('a decodeKeyLoader returning key material for an HS256 token (certificate, armourless PEM body, hex, JWK text): 422, the forgery refused', async () => {
+    for (const [name, material] of keyMaterialForms()) {
+      const server = await serve({ secretKey: SECRET, decodeKeyLoader: () => material });
+      // MACed with exactly the bytes the loader hands over: what the forger holds.
+      const token = signed('HS256', secretBytes(material));
+      const res = await server.request.get('/me').set('Authorization', `Bearer ${token}`);
+      expect(res.status, name).to.equal(422);
+      expect(res.body, name).to.deep.equal({ msg: 'The specified alg value is not allowed' });
+    }
+    expect(reported).to.deep.equal([]);
+  });
+
+  it('a decodeKeyLoader returning a weak secret: 422, reported; with allowWeakSecret it verifies', async () => {
+    const weak = 'secret'.repeat(6);
+    const token = signed('HS256', weak);
+    const strict = await serve({ secretKey: SECRET, decodeKeyLoader: () => weak });
+    expectAnswer(await strict.request.get('/me').set('Authorization', `Bearer ${token}`), 422, 'No key to verify the token with', 'decodeKeyLoader', /a block of 6 bytes repeated|distinct pairs/, weak);
+    const lenient = await serve({ secretKey: SECRET, allowWeakSecret: true, decodeKeyLoader: () => weak });
+    await lenient.request.get('/me').set('Authorization', `Bearer ${token}`).expect(200, { id: 'admin' });
+  });
 }));
 
+/** The bytes an HMAC secret given in any form stands for. */
+function secretBytes(material: string | Buffer | KeyObject | Jwk): Buffer {
+  if (typeof material === 'string') return Buffer.from(material);
+  if (Buffer.isBuffer(material)) return material;
+  if (material instanceof KeyObject) return material.export();
+  return Buffer.from(String(material.k), 'base64url');
+}

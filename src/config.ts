@@ -22,7 +22,11 @@ export type Identity = string | number;
 export interface JwtConfig<User = never> {
   /** HMAC secret for the HS algorithms; at least as many bytes as the hash (32 for HS256). */
   secretKey?: KeyMaterial;
-  /** Accept a secret shorter than RFC 7518 allows. Meant for tests only. Default `false`. */
+  /**
+   * Accept a weak HMAC secret: shorter than RFC 7518 allows, or of trivially low
+   * diversity (`'x'.repeat(32)`, a short block repeated). Meant for tests only.
+   * Key material (a PEM, DER, certificate, JWK text) is refused as a secret all the same. Default `false`.
+   */
   allowWeakSecret?: boolean;
   /** Algorithm new tokens are signed with. Default `'HS256'`. */
   algorithm?: Algorithm;

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, type JsonWebKey as NodeJwk } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, X509Certificate, type JsonWebKey as NodeJwk } from 'node:crypto';
 import type { CallbackName } from './callbacks';
 import type { JwtHeader } from './claims';
 import { JwtDecodeError, TokenIssueError } from './errors';
@@ -139,7 +139,7 @@ interface KeyRules {
 }
 
 /**
- * A key refused on its own account (its size, its exponent), not
+ * A key refused on its own account (its size, its exponent, a weak secret), not
  * for the algorithm it was offered for: a loader that returns one has failed.
  */
 class RefusedKeyError extends Error {}
@@ -352,58 +352,134 @@ function fromJwk(jwk: Jwk, alg: Algorithm, use: 'sign' | 'verify'): KeyObject {
   }
 }
 
+/**
+ * An HMAC secret as a `KeyObject`. Its bytes are checked whatever form they came
+ * in (text, Buffer, secret `KeyObject`, `oct` JWK): never key material, which
+ * would key the algorithm-confusion forgery (`allowWeakSecret` does not change
+ * that), and, unless `allowWeakSecret`, long and varied enough.
+ */
 function toSecretKey(material: KeyMaterial | undefined, alg: Algorithm, rules: KeyRules, option: string): KeyObject {
   const secret = material !== undefined && isJwk(material) ? fromJwk(material, alg, 'verify') : material;
   if (secret === undefined || secret === '' || (Buffer.isBuffer(secret) && secret.length === 0)) {
     throw new Error(`JwtManager: ${option} is required for ${alg}; pass a random secret of at least 32 bytes (e.g. from \`openssl rand -base64 48\`)`);
   }
-  let key: KeyObject;
-  if (secret instanceof KeyObject) {
-    if (secret.type !== 'secret') throw new Error(`JwtManager: \`secretKey\` must be a secret KeyObject, got a ${secret.type} key; asymmetric keys go in \`privateKey\`/\`publicKey\` with an RS, PS or ES algorithm`);
-    key = secret;
-  } else {
-    const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-    if (bytes.includes('-----BEGIN')) {
-      throw new Error('JwtManager: `secretKey` looks like a PEM key; HMAC algorithms take a random secret, PEM keys go in `privateKey`/`publicKey`');
-    }
-    if (isDerKey(bytes)) {
-      throw new Error('JwtManager: `secretKey` is a DER-encoded key; HMAC algorithms take a random secret, asymmetric keys go in `privateKey`/`publicKey`');
-    }
-    key = createSecretKey(bytes);
+  if (secret instanceof KeyObject && secret.type !== 'secret') {
+    throw new Error(`JwtManager: ${option} must be a secret KeyObject, got a ${secret.type} key; asymmetric keys go in \`privateKey\`/\`publicKey\` with an RS, PS or ES algorithm`);
   }
-  // RFC 7518 §3.2: the key must be at least as long as the hash output.
-  const needed = Number(alg.slice(2)) / 8;
-  const size = key.symmetricKeySize ?? 0;
-  if (size < needed && !rules.allowWeakSecret) {
-    throw new Error(`JwtManager: \`secretKey\` is ${size} bytes; ${alg} requires at least ${needed} (RFC 7518 §3.2). Use a longer random secret, or set \`allowWeakSecret: true\` for tests`);
+  const bytes = secret instanceof KeyObject ? secret.export() : typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+  const keyMaterial = keyMaterialIn(bytes);
+  if (keyMaterial !== undefined) {
+    throw new Error(`JwtManager: ${option} ${keyMaterial}; HMAC algorithms take a random secret, asymmetric keys go in \`privateKey\`/\`publicKey\``);
   }
-  return key;
+  if (!rules.allowWeakSecret) {
+    const weakness = secretWeakness(bytes, alg);
+    if (weakness !== undefined) {
+      throw new RefusedKeyError(`JwtManager: ${option} ${weakness}. Use a random secret (e.g. from \`openssl rand -base64 48\`), or set \`allowWeakSecret: true\` for tests`);
+    }
+  }
+  return secret instanceof KeyObject ? secret : createSecretKey(bytes);
 }
 
-/** The DER forms an asymmetric key comes in: a public (SPKI, PKCS#1) or private (PKCS#8, PKCS#1, SEC1) one. */
-const DER_FORMS = [
-  (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'spki' }),
-  (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }),
-  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
-  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }),
-  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'sec1' }),
+/**
+ * Why a secret is too weak for `alg`, if it is: shorter than the hash (RFC 7518
+ * §3.2), or of trivially low diversity. Two linear rules, which a random secret
+ * or a passphrase of that length passes by far:
+ * - at least half as many distinct pairs of adjacent bytes as the hash has bytes
+ *   (16 for HS256): refuses a few characters (3 give at most 9 pairs) and a
+ *   short block repeated (`'secret'.repeat(6)` has 6), tail or not;
+ * - not one block repeated (its shortest period more than half its length).
+ */
+function secretWeakness(bytes: Buffer, alg: Algorithm): string | undefined {
+  const needed = Number(alg.slice(2)) / 8;
+  if (bytes.length < needed) return `is ${bytes.length} bytes; ${alg} requires at least ${needed} (RFC 7518 §3.2)`;
+  const neededPairs = needed / 2;
+  const pairs = new Set<number>();
+  for (let i = 1; i < bytes.length && pairs.size < neededPairs; i++) pairs.add((bytes[i - 1] << 8) | bytes[i]);
+  if (pairs.size < neededPairs) {
+    return `has ${pairs.size} distinct pair${pairs.size === 1 ? '' : 's'} of adjacent bytes; ${alg} requires at least ${neededPairs} (too few characters, or a short block repeated)`;
+  }
+  const period = shortestPeriod(bytes);
+  if (period * 2 <= bytes.length) return `is a block of ${period} bytes repeated`;
+  return undefined;
+}
+
+/** The shortest p with bytes[i] = bytes[i + p] throughout: the length minus its longest border (KMP's failure function, linear). */
+function shortestPeriod(bytes: Buffer): number {
+  const border = new Uint32Array(bytes.length);
+  for (let i = 1, k = 0; i < bytes.length; i++) {
+    while (k > 0 && bytes[i] !== bytes[k]) k = border[k - 1];
+    if (bytes[i] === bytes[k]) k++;
+    border[i] = k;
+  }
+  return bytes.length - border[bytes.length - 1];
+}
+
+/**
+ * What key material the bytes of a would-be secret are, if any: an HMAC keyed
+ * with a public key's or certificate's bytes, in whatever encoding the verifier
+ * was given, is a forgery anyone can make. Looked for: a PEM; DER (SPKI, PKCS#1,
+ * PKCS#8, SEC1, X.509); the base64, base64url or hex of DER however wrapped
+ * (a PEM body without its armour lines); a JWK or JWK Set as JSON text.
+ */
+function keyMaterialIn(bytes: Buffer): string | undefined {
+  if (bytes.includes('-----BEGIN')) return 'looks like a PEM key';
+  const der = derKind(bytes);
+  if (der !== undefined) return `is a DER-encoded ${der}`;
+  const text = bytes.toString('utf8');
+  // Line breaks, indentation, a BOM and the colons of `openssl -text` dumps carry nothing.
+  const compact = text.replace(/[\s:]/g, '');
+  if (compact.length % 2 === 0 && /^[0-9A-Fa-f]+$/.test(compact)) {
+    const hex = derKind(Buffer.from(compact, 'hex'));
+    if (hex !== undefined) return `is the hex of a DER-encoded ${hex}`;
+  }
+  // Node's base64 decoder reads both alphabets (RFC 4648 §4 and §5), padded or not.
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) {
+    const base64 = derKind(Buffer.from(compact, 'base64'));
+    if (base64 !== undefined) return `is the base64 of a DER-encoded ${base64} (a PEM body without its armour lines)`;
+  }
+  return jwkJsonIn(text.trim());
+}
+
+/** Whether text is a JWK or a JWK Set as JSON (a `kty` member, or a `keys` array), and which. */
+function jwkJsonIn(text: string): string | undefined {
+  if (!text.startsWith('{')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const object = value as Record<string, unknown>;
+  if (typeof object.kty === 'string') return "is a JWK's JSON text";
+  if (Array.isArray(object.keys)) return "is a JWK Set's JSON text";
+  return undefined;
+}
+
+/** The DER forms asymmetric key material comes in: a public (SPKI, PKCS#1) or private (PKCS#8, PKCS#1, SEC1) key, or a certificate. */
+const DER_FORMS: ReadonlyArray<[kind: string, parse: (der: Buffer) => unknown]> = [
+  ['key', (der) => createPublicKey({ key: der, format: 'der', type: 'spki' })],
+  ['key', (der) => createPublicKey({ key: der, format: 'der', type: 'pkcs1' })],
+  ['key', (der) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })],
+  ['key', (der) => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' })],
+  ['key', (der) => createPrivateKey({ key: der, format: 'der', type: 'sec1' })],
+  ['certificate', (der) => new X509Certificate(der)],
 ];
 
 /**
- * Whether bytes are an asymmetric key in DER: an HMAC keyed with a public key's
- * bytes is the algorithm-confusion forgery. Parsed only when the bytes are one DER
- * SEQUENCE spanning them all, which a random secret almost never is.
+ * Whether bytes are asymmetric key material in DER, and which. Parsed only when
+ * the bytes are one DER SEQUENCE spanning them all, which a random secret almost
+ * never is.
  */
-function isDerKey(bytes: Buffer): boolean {
-  if (bytes[0] !== 0x30 || derLength(bytes) !== bytes.length) return false;
-  return DER_FORMS.some((parse) => {
+function derKind(bytes: Buffer): string | undefined {
+  if (bytes[0] !== 0x30 || derLength(bytes) !== bytes.length) return undefined;
+  return DER_FORMS.find(([, parse]) => {
     try {
       parse(bytes);
       return true;
     } catch {
       return false;
     }
-  });
+  })?.[0];
 }
 
 /** The length of the DER element at the start of `bytes`, its header included (`undefined` if malformed). */
