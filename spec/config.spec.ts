@@ -1,7 +1,8 @@
-import { generateKeyPairSync, createSecretKey } from 'node:crypto';
+import { generateKeyPairSync, createSecretKey, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { JwtManager, type JwtConfig } from '../src';
 import { SECRET } from './helpers';
+import { keyMaterialForms, WEAK_SECRETS } from './key-material';
 
 const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
@@ -24,22 +25,64 @@ describe('configuration', () => {
     fails({ secretKey: 'x'.repeat(31) }, /at least 32/);
     fails({ secretKey: 'x'.repeat(40), algorithm: 'HS384' }, /at least 48/);
     fails({ secretKey: 'x'.repeat(60), algorithm: 'HS512' }, /at least 64/);
-    expect(() => new JwtManager({ secretKey: 'x'.repeat(32) })).not.to.throw();
+    expect(() => new JwtManager({ secretKey: SECRET.slice(0, 32) })).not.to.throw();
     expect(() => new JwtManager({ secretKey: 'super-secret', allowWeakSecret: true })).not.to.throw();
   });
 
   it('counts bytes, not characters', () => {
     // 16 characters, 32 bytes in UTF-8.
-    expect(() => new JwtManager({ secretKey: 'é'.repeat(16) })).not.to.throw();
+    expect(() => new JwtManager({ secretKey: 'àáâãäåæçèéêëìíîï' })).not.to.throw();
+    fails({ secretKey: 'àáâãäåæçèéêëìíî' }, /30 bytes; HS256 requires at least 32/);
   });
 
   it('accepts a secret KeyObject and refuses an asymmetric one as secret', () => {
-    expect(() => new JwtManager({ secretKey: createSecretKey(Buffer.alloc(32, 7)) })).not.to.throw();
+    expect(() => new JwtManager({ secretKey: createSecretKey(randomBytes(32)) })).not.to.throw();
     fails({ secretKey: rsa2048.publicKey }, /must be a secret KeyObject, got a public key/);
   });
 
   it('refuses a PEM key as HMAC secret (the algorithm-confusion setup)', () => {
     fails({ secretKey: pem(rsa2048.publicKey) }, /looks like a PEM key/);
+  });
+
+  it('refuses key material as an HMAC secret in any common encoding, as secretKey and in a ring, even with allowWeakSecret', () => {
+    const message = /`secretKey` (is a DER-encoded (key|certificate)|is the (base64|hex) of a DER-encoded (key|certificate)|is a JWK( Set)?'s JSON text)( \(a PEM body without its armour lines\))?; HMAC algorithms take a random secret/;
+    for (const [name, material] of keyMaterialForms()) {
+      for (const allowWeakSecret of [false, true]) {
+        expect(() => new JwtManager({ secretKey: material, allowWeakSecret }), name).to.throw(message);
+        expect(() => new JwtManager({ keys: [{ kid: 'k', algorithm: 'HS512', secretKey: material }], allowWeakSecret }), name).to.throw(/keys\[0\]: `secretKey` is/);
+        expect(() => new JwtManager({ algorithm: 'RS256', privateKey: rsa2048.privateKey, decodeAlgorithms: ['RS256', 'HS384'], secretKey: material, allowWeakSecret }), name)
+          .to.throw(message);
+      }
+    }
+    fails({ secretKey: `\n${pem(rsa2048.publicKey)}`, allowWeakSecret: true }, /looks like a PEM key/);
+  });
+
+  it('refuses secrets of trivially low diversity (few distinct bytes, a short block repeated) unless allowWeakSecret', () => {
+    for (const [name, secret, algorithm = 'HS256'] of WEAK_SECRETS) {
+      expect(() => new JwtManager({ algorithm, secretKey: secret }), name)
+        .to.throw(/`secretKey` (has \d+ distinct pairs? of adjacent bytes; HS\d+ requires at least \d+ \(too few characters, or a short block repeated\)|is a block of \d+ bytes repeated)\. Use a random secret .*or set `allowWeakSecret: true` for tests/);
+      expect(() => new JwtManager({ keys: [{ kid: 'k', algorithm, secretKey: secret }] }), name).to.throw(/keys\[0\]: `secretKey` (has|is a block)/);
+      expect(() => new JwtManager({ algorithm, secretKey: secret, allowWeakSecret: true }), name).not.to.throw();
+    }
+    fails({ secretKey: 'secret'.repeat(6) }, /has 6 distinct pairs of adjacent bytes; HS256 requires at least 16/);
+    fails({ algorithm: 'HS512', secretKey: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef'.repeat(2) }, /is a block of 32 bytes repeated/);
+  });
+
+  it('accepts random secrets and passphrases at every HS length', () => {
+    const passphrases = [SECRET, 'correct horse battery staple orbit', 'Jüngst Kühe-Mähen 2026 über Straßen!', 'Tr0ub4dor&3-horse-staple-battery-x'];
+    for (const secretKey of passphrases) expect(() => new JwtManager({ secretKey }), secretKey).not.to.throw();
+    for (const [algorithm, bytes] of [['HS256', 32], ['HS384', 48], ['HS512', 64]] as const) {
+      for (let i = 0; i < 200; i++) {
+        const random = randomBytes(bytes);
+        for (const secretKey of [random, random.toString('hex'), random.toString('base64'), random.toString('base64url'), createSecretKey(random)]) {
+          expect(() => new JwtManager({ algorithm, secretKey }), `${algorithm} ${String(secretKey)}`).not.to.throw();
+        }
+      }
+      // The openssl rand -base64 48 form, and a random decimal number of the length.
+      expect(() => new JwtManager({ algorithm, secretKey: randomBytes(48).toString('base64').repeat(2).slice(0, 64) })).not.to.throw();
+      const digits = Array.from(randomBytes(bytes), (b) => String(b % 10)).join('');
+      expect(() => new JwtManager({ algorithm, secretKey: digits }), digits).not.to.throw();
+    }
   });
 
   it('refuses unknown algorithms, naming the known ones', () => {

@@ -1,9 +1,13 @@
-import { createHmac, createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, KeyObject, randomBytes, sign, type JsonWebKey } from 'node:crypto';
 import { expect } from 'chai';
 import { createLocalJWKSet, exportJWK, jwtVerify, SignJWT } from 'jose';
-import { Get, JsonController } from 'routing-controllers';
-import { ALGORITHMS, CurrentIdentity, JwtDecodeError, JwtManager, JwtRequired, type Algorithm, type JwtConfig } from '../src';
-import { b64, SECRET, startServer } from './helpers';
+import { Get, JsonController, Post } from 'routing-controllers';
+import {
+  ALGORITHMS, CurrentIdentity, JwtDecodeError, JwtManager, JwtRequired, TokenIssueError,
+  type Algorithm, type CallbackErrorHandler, type Jwk, type JwtConfig, type KeyMaterial,
+} from '../src';
+import { accessClaims, b64, forEachDriver, SECRET, startServer, type TestServer } from './helpers';
+import { CERTIFICATE_DER, keyMaterialForms, oddNumber, pssPublicKey, rsaPrivateJwk, rsaPublicJwk } from './key-material';
 
 function keyPairFor(alg: Algorithm): { privateKey: KeyObject; publicKey: KeyObject } {
   if (alg.startsWith('ES')) {
@@ -211,7 +215,7 @@ describe('keys', () => {
       const jwt = new JwtManager({ keys: [
         { kid: 'ec-1', algorithm: 'ES384', privateKey: ec.privateKey },
         { kid: 'rsa-1', algorithm: 'PS256', privateKey: rsa.privateKey },
-        { kid: 'mac-1', algorithm: 'HS512', secretKey: createSecretKey(Buffer.alloc(64, 1)) },
+        { kid: 'mac-1', algorithm: 'HS512', secretKey: createSecretKey(randomBytes(64)) },
       ] });
       const jwks = jwt.jwks();
       expect(jwks.keys.map((k) => [k.kid, k.alg, k.kty, k.use])).to.deep.equal([['ec-1', 'ES384', 'EC', 'sig'], ['rsa-1', 'PS256', 'RSA', 'sig']]);
@@ -280,3 +284,167 @@ describe('keys', () => {
     });
   });
 });
+
+describe('RSA key bounds', () => {
+  const big = rsaPublicJwk(16384);
+  // The issue's key: a 3072-bit modulus with a 3071-bit public exponent.
+  const hugeExponent = rsaPublicJwk(3072, oddNumber(3071));
+  const asPem = (jwk: Jwk) => createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+  const asKeyObject = (jwk: Jwk) => createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+
+  it('refuses a modulus above 8192 bits by default: as publicKey in every form, as privateKey, in a ring, for RS and PS', () => {
+    for (const [form, publicKey] of [['JWK', big], ['PEM', asPem(big)], ['PEM Buffer', Buffer.from(asPem(big))], ['KeyObject', asKeyObject(big)]] as const) {
+      expect(() => new JwtManager({ algorithm: 'RS256', publicKey }), form).to.throw(/`publicKey` is an RSA key of 16384 bits; at most 8192 are accepted \(`maxRsaModulusBits`\)/);
+    }
+    expect(() => new JwtManager({ algorithm: 'PS256', publicKey: big })).to.throw(/`publicKey` is an RSA key of 16384 bits/);
+    expect(() => new JwtManager({ algorithm: 'RS256', publicKey: rsaPublicJwk(8200) })).to.throw(/RSA key of 8200 bits; at most 8192/);
+    expect(() => new JwtManager({ algorithm: 'RS512', privateKey: rsaPrivateJwk(16384) })).to.throw(/`privateKey` is an RSA key of 16384 bits/);
+    expect(() => new JwtManager({ algorithm: 'RS512', privateKey: createPrivateKey({ key: rsaPrivateJwk(16384) as JsonWebKey, format: 'jwk' }) }))
+      .to.throw(/`privateKey` is an RSA key of 16384 bits/);
+    expect(() => new JwtManager({ keys: [{ kid: 'k', algorithm: 'RS256', publicKey: big }] })).to.throw(/keys\[0\]: `publicKey` is an RSA key of 16384 bits/);
+    expect(() => new JwtManager({ keys: [{ kid: 'k', algorithm: 'PS384', privateKey: rsaPrivateJwk(10240) }] })).to.throw(/keys\[0\]: `privateKey` is an RSA key of 10240 bits/);
+    // Another algorithm signing, RSA verifying only: the verifying key is bounded too.
+    expect(() => new JwtManager({ secretKey: SECRET, decodeAlgorithms: ['HS256', 'RS256'], publicKey: big })).to.throw(/RSA key of 16384 bits/);
+    expect(() => new JwtManager({ algorithm: 'RS256', publicKey: rsaPublicJwk(8192) })).not.to.throw();
+  });
+
+  it('bounds RSA-PSS keys alike', () => {
+    expect(() => new JwtManager({ algorithm: 'PS256', publicKey: pssPublicKey(big) })).to.throw(/`publicKey` is an RSA key of 16384 bits/);
+    expect(() => new JwtManager({ algorithm: 'PS256', publicKey: pssPublicKey(hugeExponent) })).to.throw(/`publicKey` has an RSA public exponent of one of 3071 bits/);
+    expect(() => new JwtManager({ algorithm: 'PS256', publicKey: pssPublicKey(rsaPublicJwk(4096)) })).not.to.throw();
+  });
+
+  it('maxRsaModulusBits moves the bound, and must be an integer of at least 2048', () => {
+    expect(() => new JwtManager({ algorithm: 'RS256', publicKey: big, maxRsaModulusBits: 16384 })).not.to.throw();
+    expect(() => new JwtManager({ algorithm: 'RS256', publicKey: rsaPublicJwk(3072), maxRsaModulusBits: 2048 })).to.throw(/RSA key of 3072 bits; at most 2048/);
+    for (const value of [1024, 4096.5, Number.NaN, '8192']) {
+      expect(() => new JwtManager({ algorithm: 'RS256', publicKey: big, maxRsaModulusBits: value as number }), String(value))
+        .to.throw(/`maxRsaModulusBits` must be an integer of at least 2048/);
+    }
+  });
+
+  it('refuses a public exponent that is 1, even, or beyond 2^32 - 1 (the 3071-bit one too), wherever the key comes from', () => {
+    const refused: Array<[string, bigint | Buffer]> = [
+      ['1', 1n], ['2', 2n], ['65536', 65536n], ['2^32 + 1', 2n ** 32n + 1n], ['2^64 + 1', 2n ** 64n + 1n], ['3071 bits', oddNumber(3071)],
+    ];
+    for (const [name, e] of refused) {
+      const message = /has an RSA public exponent of .*; it must be odd, from 3 to 2\^32 - 1 \(65537 is the usual one\)/;
+      expect(() => new JwtManager({ algorithm: 'RS256', publicKey: rsaPublicJwk(3072, e) }), name).to.throw(message);
+      expect(() => new JwtManager({ algorithm: 'RS256', publicKey: asPem(rsaPublicJwk(3072, e)) }), name).to.throw(message);
+      expect(() => new JwtManager({ algorithm: 'RS256', privateKey: rsaPrivateJwk(2048, e) }), name).to.throw(message);
+      expect(() => new JwtManager({ keys: [{ kid: 'k', algorithm: 'PS512', publicKey: rsaPublicJwk(2048, e) }] }), name).to.throw(/keys\[0\]: `publicKey` has an RSA public exponent/);
+    }
+    expect(() => new JwtManager({ algorithm: 'RS256', publicKey: hugeExponent })).to.throw(/`publicKey` has an RSA public exponent of one of 3071 bits/);
+    for (const e of [3n, 65537n, 2n ** 32n - 1n]) expect(() => new JwtManager({ algorithm: 'RS256', publicKey: rsaPublicJwk(2048, e) }), String(e)).not.to.throw();
+  });
+});
+
+/** An action that signs a token, through whatever the server's manager signs with. */
+let issuer: JwtManager;
+@JsonController()
+class Login {
+  @Post('/login') async login() { return { token: await issuer.tokens.createAccessToken('alice') }; }
+}
+
+describe('keys from loaders, refused at request time', () => forEachDriver((driver) => {
+  const reported: Array<{ error: Error; callback: string }> = [];
+  const onCallbackError: CallbackErrorHandler = (error, { callback }) => { reported.push({ error: error as Error, callback }); };
+  const servers: TestServer[] = [];
+  const serve = async (config: JwtConfig, controllers: Function[] = [Protected]) => {
+    const server = await startServer(controllers, { onCallbackError, ...config }, {}, driver);
+    servers.push(server);
+    return server;
+  };
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const signed = (alg: string, key: KeyObject | string | Buffer) => {
+    const input = `${b64({ alg, typ: 'JWT' })}.${b64(accessClaims('admin'))}`;
+    const signature = alg.startsWith('HS')
+      ? createHmac(`sha${alg.slice(2)}`, key).update(input).digest()
+      // PKCS#1 v1.5 for PS too: these tokens' keys are refused before any signature is checked.
+      : sign(`sha${alg.slice(2)}`, Buffer.from(input), key as KeyObject);
+    return `${input}.${signature.toString('base64url')}`;
+  };
+  beforeEach(() => { reported.length = 0; });
+  after(async () => { await Promise.all(servers.map((server) => server.close())); });
+
+  /** A clean 422 or 503, nothing of the key in it; the app learns why (`why`), never the key. */
+  function expectAnswer(res: { status: number; body: unknown; text: string }, status: number, msg: string, callback: string, why: RegExp, key?: string) {
+    expect(res.status, res.text).to.equal(status);
+    expect(res.body).to.deep.equal({ msg });
+    expect(reported.map((r) => r.callback)).to.deep.equal([callback]);
+    expect(reported[0].error.message).to.match(why);
+    if (key !== undefined) {
+      expect(res.text).not.to.contain(key.slice(0, 24));
+      expect(reported[0].error.message).not.to.contain(key.slice(0, 24));
+    }
+    reported.length = 0;
+  }
+
+  it('a decodeKeyLoader returning an RSA key beyond the bounds (16384 bits, a 3071-bit exponent, RSA-PSS, under 2048 bits): 422, reported', async () => {
+    const cases: Array<[string, Algorithm, KeyMaterial, RegExp]> = [
+      ['16384-bit JWK', 'RS256', rsaPublicJwk(16384), /RSA key of 16384 bits; at most 8192/],
+      ['16384-bit PEM', 'RS512', createPublicKey({ key: rsaPublicJwk(16384) as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string, /RSA key of 16384 bits/],
+      ['3071-bit exponent', 'RS256', rsaPublicJwk(3072, oddNumber(3071)), /the key `decodeKeyLoader` returned has an RSA public exponent of one of 3071 bits/],
+      ['exponent 1', 'PS256', rsaPublicJwk(2048, 1n), /public exponent of 1;/],
+      ['RSA-PSS, 16384 bits', 'PS256', pssPublicKey(rsaPublicJwk(16384)), /RSA key of 16384 bits/],
+      ['1024 bits', 'RS256', rsaPublicJwk(1024), /at least 2048 bits, got 1024/],
+    ];
+    for (const [name, alg, material, why] of cases) {
+      const server = await serve({ algorithm: alg, publicKey: rsa.publicKey, decodeKeyLoader: () => material });
+      const key = typeof material === 'string' ? material.split('\n')[1] : (material as Jwk).n;
+      const res = await server.request.get('/me').set('Authorization', `Bearer ${signed(alg, rsa.privateKey)}`);
+      expectAnswer(res, 422, 'No key to verify the token with', 'decodeKeyLoader', why, key ?? name);
+    }
+    // Within the bounds, the loaded key verifies.
+    const fine = await serve({ algorithm: 'RS256', publicKey: rsa.publicKey, decodeKeyLoader: () => rsa.publicKey });
+    await fine.request.get('/me').set('Authorization', `Bearer ${signed('RS256', rsa.privateKey)}`).expect(200, { id: 'admin' });
+  });
+
+  it('an encodeKeyLoader returning an RSA key beyond the bounds, key material for HS256, or a weak secret: 503, no token, reported', async () => {
+    const cases: Array<[Algorithm, KeyMaterial, RegExp]> = [
+      ['RS256', rsaPrivateJwk(16384), /the key `encodeKeyLoader` returned is an RSA key of 16384 bits/],
+      ['RS256', rsaPrivateJwk(2048, oddNumber(2047)), /public exponent of one of 2047 bits/],
+      ['HS256', CERTIFICATE_DER, /is a DER-encoded certificate/],
+      ['HS256', 'x'.repeat(32), /distinct pairs? of adjacent bytes/],
+    ];
+    for (const [algorithm, material, why] of cases) {
+      const config: JwtConfig = algorithm === 'HS256'
+        ? { encodeKeyLoader: () => material, decodeKeyLoader: () => SECRET }
+        : { algorithm, publicKey: rsa.publicKey, encodeKeyLoader: () => material };
+      const server = await serve(config, [Login]);
+      issuer = server.jwt;
+      expectAnswer(await server.request.post('/login'), 503, 'The token could not be issued; try again later', 'encodeKeyLoader', why);
+      expect(await rejects(server.jwt.tokens.createAccessToken('alice'))).to.be.instanceOf(TokenIssueError);
+      reported.length = 0;
+    }
+  });
+
+  it('a decodeKeyLoader returning key material for an HS256 token (certificate, armourless PEM body, hex, JWK text): 422, the forgery refused', async () => {
+    for (const [name, material] of keyMaterialForms()) {
+      const server = await serve({ secretKey: SECRET, decodeKeyLoader: () => material });
+      // MACed with exactly the bytes the loader hands over: what the forger holds.
+      const token = signed('HS256', secretBytes(material));
+      const res = await server.request.get('/me').set('Authorization', `Bearer ${token}`);
+      expect(res.status, name).to.equal(422);
+      expect(res.body, name).to.deep.equal({ msg: 'The specified alg value is not allowed' });
+    }
+    expect(reported).to.deep.equal([]);
+  });
+
+  it('a decodeKeyLoader returning a weak secret: 422, reported; with allowWeakSecret it verifies', async () => {
+    const weak = 'secret'.repeat(6);
+    const token = signed('HS256', weak);
+    const strict = await serve({ secretKey: SECRET, decodeKeyLoader: () => weak });
+    expectAnswer(await strict.request.get('/me').set('Authorization', `Bearer ${token}`), 422, 'No key to verify the token with', 'decodeKeyLoader', /a block of 6 bytes repeated|distinct pairs/, weak);
+    const lenient = await serve({ secretKey: SECRET, allowWeakSecret: true, decodeKeyLoader: () => weak });
+    await lenient.request.get('/me').set('Authorization', `Bearer ${token}`).expect(200, { id: 'admin' });
+  });
+}));
+
+/** The bytes an HMAC secret given in any form stands for. */
+function secretBytes(material: string | Buffer | KeyObject | Jwk): Buffer {
+  if (typeof material === 'string') return Buffer.from(material);
+  if (Buffer.isBuffer(material)) return material;
+  if (material instanceof KeyObject) return material.export();
+  return Buffer.from(String(material.k), 'base64url');
+}

@@ -2,14 +2,14 @@ import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
 import type { JwtClaims, JwtHeader, TokenType } from './claims';
 import { VerifiedTokenCache } from './cache';
 import { guardCallback, logCallbackError, reportCallbackError, type CallbackErrorHandler, type CallbackName } from './callbacks';
-import { ClaimsVerificationError, JwtDecodeError, TokenIssueError, UserLookupError } from './errors';
+import { ClaimsVerificationError, TokenIssueError, UserLookupError } from './errors';
 import { toMilliseconds, toSeconds, type Duration } from './duration';
 import { JwtEventEmitter } from './events';
 import { Lifetimes, Revocation } from './revocation';
 import { MemoryRevocationStore } from './stores/memory';
 import type { RevocationStore } from './stores/store';
 import type { ErrorCallbacks } from './responses';
-import { KeyStore, type Algorithm, type DecodeKeyLoader, type EncodeKeyLoader, type KeyMaterial, type RingKey } from './keys';
+import { KeyStore, noVerificationKey, type Algorithm, type DecodeKeyLoader, type EncodeKeyLoader, type KeyMaterial, type RingKey } from './keys';
 
 /** What a token can be issued for: a string, or a number (stored as its decimal string). */
 export type Identity = string | number;
@@ -22,7 +22,11 @@ export type Identity = string | number;
 export interface JwtConfig<User = never> {
   /** HMAC secret for the HS algorithms; at least as many bytes as the hash (32 for HS256). */
   secretKey?: KeyMaterial;
-  /** Accept a secret shorter than RFC 7518 allows. Meant for tests only. Default `false`. */
+  /**
+   * Accept a weak HMAC secret: shorter than RFC 7518 allows, or of trivially low
+   * diversity (`'x'.repeat(32)`, a short block repeated). Meant for tests only.
+   * Key material (a PEM, DER, certificate, JWK text) is refused as a secret all the same. Default `false`.
+   */
   allowWeakSecret?: boolean;
   /** Algorithm new tokens are signed with. Default `'HS256'`. */
   algorithm?: Algorithm;
@@ -32,6 +36,12 @@ export interface JwtConfig<User = never> {
   privateKey?: KeyMaterial;
   /** Public key (PEM or KeyObject); derived from `privateKey` when omitted. */
   publicKey?: KeyMaterial;
+  /**
+   * Largest RSA modulus accepted, in bits, for every RSA key (configured, in the
+   * ring, or from a key loader): a bogus token naming a big key costs its
+   * verification. At least 2048. Default `8192`.
+   */
+  maxRsaModulusBits?: number;
   /** Lifetime of access tokens, or `false` for none. Default `'15m'`. */
   accessTokenExpires?: Duration | false;
   /** Lifetime of refresh tokens, or `false` for none. Default `'30d'`. */
@@ -304,10 +314,9 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
   // The key store first: its message about a key that does not fit its algorithm says more.
   const keys = new KeyStore({
     ...config,
-    decodeKeyLoader: decodeKeyLoader
-      && guardCallback(decodeKeyLoader, 'decodeKeyLoader', onCallbackError, () => new JwtDecodeError('No key to verify the token with')),
+    decodeKeyLoader: decodeKeyLoader && guardCallback(decodeKeyLoader, 'decodeKeyLoader', onCallbackError, noVerificationKey),
     encodeKeyLoader: issuing(encodeKeyLoader, 'encodeKeyLoader'),
-  });
+  }, (error, callback) => reportCallbackError(onCallbackError, error, { callback }));
   checkKeyOptions(config);
   const leeway = toSeconds(config.leeway ?? 0, 'JwtManager: `leeway`');
   const sessionMaxAge = config.sessionMaxAge === undefined ? undefined : toSeconds(config.sessionMaxAge, 'JwtManager: `sessionMaxAge`');

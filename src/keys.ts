@@ -1,6 +1,7 @@
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, type JsonWebKey as NodeJwk } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, X509Certificate, type JsonWebKey as NodeJwk } from 'node:crypto';
+import type { CallbackName } from './callbacks';
 import type { JwtHeader } from './claims';
-import { JwtDecodeError } from './errors';
+import { JwtDecodeError, TokenIssueError } from './errors';
 
 /** The JWS algorithms this library signs and verifies with: jsonwebtoken's set, RFC 7518's HS, RS, PS and ES. */
 export const ALGORITHMS = [
@@ -89,7 +90,11 @@ export interface KeyConfig {
   encodeKeyLoader?: EncodeKeyLoader;
   decodeKeyLoader?: DecodeKeyLoader;
   allowWeakSecret?: boolean;
+  maxRsaModulusBits?: number;
 }
+
+/** Receives why a key a loader returned was refused (the message, never the key). */
+export type RefusedKeyReporter = (error: Error, callback: Extract<CallbackName, 'decodeKeyLoader' | 'encodeKeyLoader'>) => void;
 
 /** A key ready to sign with. */
 export interface SigningKey {
@@ -106,6 +111,10 @@ export interface VerificationKey {
 
 const EC_CURVES: Readonly<Record<string, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 const MIN_RSA_BITS = 2048;
+/** Verifying costs grow with the modulus (and exponent): an attacker's bogus tokens must not name a key that is costly to try. */
+const DEFAULT_MAX_RSA_BITS = 8192;
+/** The largest public exponent accepted: every real key's fits in 32 bits (65537 is the usual one), and so a check costs what a normal key's does. */
+const MAX_RSA_EXPONENT = 2n ** 32n - 1n;
 /** `kid`s are opaque, short and plain: never a path, URL or query, only a map key. */
 const MAX_KID_LENGTH = 128;
 const KID = new RegExp(`^[A-Za-z0-9._~:+=-]{1,${MAX_KID_LENGTH}}$`);
@@ -117,6 +126,23 @@ export function isAlgorithm(value: unknown): value is Algorithm {
 function isHmac(alg: Algorithm): boolean {
   return alg.startsWith('HS');
 }
+
+/** The answer to a token whose key could not be had: its loader threw, or returned a key refused on its own account. */
+export function noVerificationKey(): JwtDecodeError {
+  return new JwtDecodeError('No key to verify the token with');
+}
+
+/** What every key is checked against, whether configured or loaded. */
+interface KeyRules {
+  readonly allowWeakSecret: boolean;
+  readonly maxRsaModulusBits: number;
+}
+
+/**
+ * A key refused on its own account (its size, its exponent, a weak secret), not
+ * for the algorithm it was offered for: a loader that returns one has failed.
+ */
+class RefusedKeyError extends Error {}
 
 /**
  * Every key the manager signs and verifies with, turned into `KeyObject`s once
@@ -134,10 +160,14 @@ export class KeyStore {
   private readonly byAlgorithm = new Map<Algorithm, VerificationKey>();
   /** With a ring: the key for each `kid`. */
   private readonly byKid?: Map<string, VerificationKey>;
-  private readonly allowWeakSecret: boolean;
+  private readonly rules: KeyRules;
 
-  constructor(private readonly config: KeyConfig) {
-    this.allowWeakSecret = config.allowWeakSecret ?? false;
+  constructor(private readonly config: KeyConfig, private readonly report: RefusedKeyReporter) {
+    const maxRsaModulusBits = config.maxRsaModulusBits ?? DEFAULT_MAX_RSA_BITS;
+    if (!Number.isInteger(maxRsaModulusBits) || maxRsaModulusBits < MIN_RSA_BITS) {
+      throw new Error(`JwtManager: \`maxRsaModulusBits\` must be an integer of at least ${MIN_RSA_BITS}`);
+    }
+    this.rules = { allowWeakSecret: config.allowWeakSecret ?? false, maxRsaModulusBits };
     if (config.keys !== undefined) {
       for (const option of ['algorithm', 'decodeAlgorithms', 'secretKey', 'privateKey', 'publicKey', 'encodeKeyLoader', 'decodeKeyLoader'] as const) {
         if (config[option] !== undefined) throw new Error(`JwtManager: \`keys\` replaces \`${option}\`; each ring key names its algorithm and key`);
@@ -166,7 +196,14 @@ export class KeyStore {
   /** The key that signs a token for `identity`. */
   async signingKey(identity: string): Promise<SigningKey> {
     if (this.config.encodeKeyLoader) {
-      return { algorithm: this.algorithm, key: toKey(await this.config.encodeKeyLoader(identity), this.algorithm, 'sign', this.allowWeakSecret) };
+      const material = await this.config.encodeKeyLoader(identity);
+      try {
+        return { algorithm: this.algorithm, key: toKey(material, this.algorithm, 'sign', this.rules, 'the key `encodeKeyLoader` returned') };
+      } catch (error) {
+        // A key that cannot sign is the loader failing: answered as one that threw, never a 500.
+        this.report(error as Error, 'encodeKeyLoader');
+        throw new TokenIssueError();
+      }
     }
     if (!this.signing) throw new Error(`JwtManager: no key to sign ${this.algorithm} tokens with; this configuration only verifies`);
     return this.signing;
@@ -197,8 +234,13 @@ export class KeyStore {
     const material = await loader(header, unverifiedClaims);
     const algorithm = header.alg as Algorithm;
     try {
-      return { algorithm, key: toKey(material, algorithm, 'verify', this.allowWeakSecret) };
-    } catch {
+      return { algorithm, key: toKey(material, algorithm, 'verify', this.rules, 'the key `decodeKeyLoader` returned') };
+    } catch (error) {
+      if (error instanceof RefusedKeyError) {
+        // Out of bounds whatever the token: the loader's failure, answered and reported as one that threw.
+        this.report(error, 'decodeKeyLoader');
+        throw noVerificationKey();
+      }
       // The token chose an accepted alg its key does not fit (e.g. HS256 for an RSA key).
       throw new JwtDecodeError('The specified alg value is not allowed');
     }
@@ -243,20 +285,20 @@ export class KeyStore {
     const algorithm = checkAlgorithm(entry.algorithm);
     if (isHmac(algorithm)) {
       if (entry.privateKey !== undefined || entry.publicKey !== undefined) throw new Error(`${algorithm} takes \`secretKey\`, not a private or public key`);
-      const key = toSecretKey(entry.secretKey, algorithm, this.allowWeakSecret);
+      const key = toSecretKey(entry.secretKey, algorithm, this.rules, '`secretKey`');
       return { algorithm, key, signer: key };
     }
     if (entry.secretKey !== undefined) throw new Error(`${algorithm} takes \`privateKey\` or \`publicKey\`, not \`secretKey\``);
-    const signer = entry.privateKey === undefined ? undefined : toKey(entry.privateKey, algorithm, 'sign', false);
+    const signer = entry.privateKey === undefined ? undefined : toKey(entry.privateKey, algorithm, 'sign', this.rules, '`privateKey`');
     const material = entry.publicKey ?? signer;
     if (material === undefined) throw new Error(`${algorithm} needs \`privateKey\` or \`publicKey\``);
-    return { algorithm, key: toKey(material, algorithm, 'verify', false), signer };
+    return { algorithm, key: toKey(material, algorithm, 'verify', this.rules, entry.publicKey === undefined ? '`privateKey`' : '`publicKey`'), signer };
   }
 
   private staticSigningKey(): SigningKey | undefined {
     const { algorithm, config } = this;
-    if (isHmac(algorithm)) return { algorithm, key: toSecretKey(config.secretKey, algorithm, this.allowWeakSecret) };
-    if (config.privateKey !== undefined) return { algorithm, key: toKey(config.privateKey, algorithm, 'sign', false) };
+    if (isHmac(algorithm)) return { algorithm, key: toSecretKey(config.secretKey, algorithm, this.rules, '`secretKey`') };
+    if (config.privateKey !== undefined) return { algorithm, key: toKey(config.privateKey, algorithm, 'sign', this.rules, '`privateKey`') };
     // Verify-only services hold just the public key; anything else is a mistake.
     if (config.publicKey === undefined) {
       throw new Error(`JwtManager: algorithm ${algorithm} signs with a private key; set \`privateKey\` (a PEM string or KeyObject)`);
@@ -266,10 +308,10 @@ export class KeyStore {
 
   private staticVerifyingKey(alg: Algorithm): KeyObject {
     const { config } = this;
-    if (isHmac(alg)) return toSecretKey(config.secretKey, alg, this.allowWeakSecret);
+    if (isHmac(alg)) return toSecretKey(config.secretKey, alg, this.rules, '`secretKey`');
     const material = config.publicKey ?? config.privateKey;
     if (material === undefined) throw new Error(`JwtManager: verifying ${alg} requires a public key; set \`publicKey\` or \`privateKey\``);
-    return toKey(material, alg, 'verify', false);
+    return toKey(material, alg, 'verify', this.rules, config.publicKey === undefined ? '`privateKey`' : '`publicKey`');
   }
 }
 
@@ -280,14 +322,14 @@ function checkAlgorithm(alg: unknown): Algorithm {
 
 /**
  * Turns key material into the `KeyObject` that `alg` signs or verifies with,
- * refusing anything that does not fit it. The one conversion every key goes
- * through, configured or loaded.
+ * refusing anything that does not fit it or is out of bounds. The one conversion
+ * every key goes through, configured or loaded; `option` names it in errors.
  */
-function toKey(material: KeyMaterial, alg: Algorithm, use: 'sign' | 'verify', allowWeakSecret: boolean): KeyObject {
+function toKey(material: KeyMaterial, alg: Algorithm, use: 'sign' | 'verify', rules: KeyRules, option: string): KeyObject {
   const plain = isJwk(material) ? fromJwk(material, alg, use) : material;
-  if (isHmac(alg)) return toSecretKey(plain, alg, allowWeakSecret);
+  if (isHmac(alg)) return toSecretKey(plain, alg, rules, option);
   const key = use === 'sign' ? toPrivateKey(plain) : toPublicKey(plain);
-  assertFits(key, alg);
+  assertFits(key, alg, rules, option);
   return key;
 }
 
@@ -310,58 +352,134 @@ function fromJwk(jwk: Jwk, alg: Algorithm, use: 'sign' | 'verify'): KeyObject {
   }
 }
 
-function toSecretKey(material: KeyMaterial | undefined, alg: Algorithm, allowWeak: boolean): KeyObject {
+/**
+ * An HMAC secret as a `KeyObject`. Its bytes are checked whatever form they came
+ * in (text, Buffer, secret `KeyObject`, `oct` JWK): never key material, which
+ * would key the algorithm-confusion forgery (`allowWeakSecret` does not change
+ * that), and, unless `allowWeakSecret`, long and varied enough.
+ */
+function toSecretKey(material: KeyMaterial | undefined, alg: Algorithm, rules: KeyRules, option: string): KeyObject {
   const secret = material !== undefined && isJwk(material) ? fromJwk(material, alg, 'verify') : material;
   if (secret === undefined || secret === '' || (Buffer.isBuffer(secret) && secret.length === 0)) {
-    throw new Error(`JwtManager: \`secretKey\` is required for ${alg}; pass a random secret of at least 32 bytes (e.g. from \`openssl rand -base64 48\`)`);
+    throw new Error(`JwtManager: ${option} is required for ${alg}; pass a random secret of at least 32 bytes (e.g. from \`openssl rand -base64 48\`)`);
   }
-  let key: KeyObject;
-  if (secret instanceof KeyObject) {
-    if (secret.type !== 'secret') throw new Error(`JwtManager: \`secretKey\` must be a secret KeyObject, got a ${secret.type} key; asymmetric keys go in \`privateKey\`/\`publicKey\` with an RS, PS or ES algorithm`);
-    key = secret;
-  } else {
-    const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-    if (bytes.includes('-----BEGIN')) {
-      throw new Error('JwtManager: `secretKey` looks like a PEM key; HMAC algorithms take a random secret, PEM keys go in `privateKey`/`publicKey`');
+  if (secret instanceof KeyObject && secret.type !== 'secret') {
+    throw new Error(`JwtManager: ${option} must be a secret KeyObject, got a ${secret.type} key; asymmetric keys go in \`privateKey\`/\`publicKey\` with an RS, PS or ES algorithm`);
+  }
+  const bytes = secret instanceof KeyObject ? secret.export() : typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+  const keyMaterial = keyMaterialIn(bytes);
+  if (keyMaterial !== undefined) {
+    throw new Error(`JwtManager: ${option} ${keyMaterial}; HMAC algorithms take a random secret, asymmetric keys go in \`privateKey\`/\`publicKey\``);
+  }
+  if (!rules.allowWeakSecret) {
+    const weakness = secretWeakness(bytes, alg);
+    if (weakness !== undefined) {
+      throw new RefusedKeyError(`JwtManager: ${option} ${weakness}. Use a random secret (e.g. from \`openssl rand -base64 48\`), or set \`allowWeakSecret: true\` for tests`);
     }
-    if (isDerKey(bytes)) {
-      throw new Error('JwtManager: `secretKey` is a DER-encoded key; HMAC algorithms take a random secret, asymmetric keys go in `privateKey`/`publicKey`');
-    }
-    key = createSecretKey(bytes);
   }
-  // RFC 7518 §3.2: the key must be at least as long as the hash output.
-  const needed = Number(alg.slice(2)) / 8;
-  const size = key.symmetricKeySize ?? 0;
-  if (size < needed && !allowWeak) {
-    throw new Error(`JwtManager: \`secretKey\` is ${size} bytes; ${alg} requires at least ${needed} (RFC 7518 §3.2). Use a longer random secret, or set \`allowWeakSecret: true\` for tests`);
-  }
-  return key;
+  return secret instanceof KeyObject ? secret : createSecretKey(bytes);
 }
 
-/** The DER forms an asymmetric key comes in: a public (SPKI, PKCS#1) or private (PKCS#8, PKCS#1, SEC1) one. */
-const DER_FORMS = [
-  (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'spki' }),
-  (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }),
-  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
-  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }),
-  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'sec1' }),
+/**
+ * Why a secret is too weak for `alg`, if it is: shorter than the hash (RFC 7518
+ * §3.2), or of trivially low diversity. Two linear rules, which a random secret
+ * or a passphrase of that length passes by far:
+ * - at least half as many distinct pairs of adjacent bytes as the hash has bytes
+ *   (16 for HS256): refuses a few characters (3 give at most 9 pairs) and a
+ *   short block repeated (`'secret'.repeat(6)` has 6), tail or not;
+ * - not one block repeated (its shortest period more than half its length).
+ */
+function secretWeakness(bytes: Buffer, alg: Algorithm): string | undefined {
+  const needed = Number(alg.slice(2)) / 8;
+  if (bytes.length < needed) return `is ${bytes.length} bytes; ${alg} requires at least ${needed} (RFC 7518 §3.2)`;
+  const neededPairs = needed / 2;
+  const pairs = new Set<number>();
+  for (let i = 1; i < bytes.length && pairs.size < neededPairs; i++) pairs.add((bytes[i - 1] << 8) | bytes[i]);
+  if (pairs.size < neededPairs) {
+    return `has ${pairs.size} distinct pair${pairs.size === 1 ? '' : 's'} of adjacent bytes; ${alg} requires at least ${neededPairs} (too few characters, or a short block repeated)`;
+  }
+  const period = shortestPeriod(bytes);
+  if (period * 2 <= bytes.length) return `is a block of ${period} bytes repeated`;
+  return undefined;
+}
+
+/** The shortest p with bytes[i] = bytes[i + p] throughout: the length minus its longest border (KMP's failure function, linear). */
+function shortestPeriod(bytes: Buffer): number {
+  const border = new Uint32Array(bytes.length);
+  for (let i = 1, k = 0; i < bytes.length; i++) {
+    while (k > 0 && bytes[i] !== bytes[k]) k = border[k - 1];
+    if (bytes[i] === bytes[k]) k++;
+    border[i] = k;
+  }
+  return bytes.length - border[bytes.length - 1];
+}
+
+/**
+ * What key material the bytes of a would-be secret are, if any: an HMAC keyed
+ * with a public key's or certificate's bytes, in whatever encoding the verifier
+ * was given, is a forgery anyone can make. Looked for: a PEM; DER (SPKI, PKCS#1,
+ * PKCS#8, SEC1, X.509); the base64, base64url or hex of DER however wrapped
+ * (a PEM body without its armour lines); a JWK or JWK Set as JSON text.
+ */
+function keyMaterialIn(bytes: Buffer): string | undefined {
+  if (bytes.includes('-----BEGIN')) return 'looks like a PEM key';
+  const der = derKind(bytes);
+  if (der !== undefined) return `is a DER-encoded ${der}`;
+  const text = bytes.toString('utf8');
+  // Line breaks, indentation, a BOM and the colons of `openssl -text` dumps carry nothing.
+  const compact = text.replace(/[\s:]/g, '');
+  if (compact.length % 2 === 0 && /^[0-9A-Fa-f]+$/.test(compact)) {
+    const hex = derKind(Buffer.from(compact, 'hex'));
+    if (hex !== undefined) return `is the hex of a DER-encoded ${hex}`;
+  }
+  // Node's base64 decoder reads both alphabets (RFC 4648 §4 and §5), padded or not.
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) {
+    const base64 = derKind(Buffer.from(compact, 'base64'));
+    if (base64 !== undefined) return `is the base64 of a DER-encoded ${base64} (a PEM body without its armour lines)`;
+  }
+  return jwkJsonIn(text.trim());
+}
+
+/** Whether text is a JWK or a JWK Set as JSON (a `kty` member, or a `keys` array), and which. */
+function jwkJsonIn(text: string): string | undefined {
+  if (!text.startsWith('{')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const object = value as Record<string, unknown>;
+  if (typeof object.kty === 'string') return "is a JWK's JSON text";
+  if (Array.isArray(object.keys)) return "is a JWK Set's JSON text";
+  return undefined;
+}
+
+/** The DER forms asymmetric key material comes in: a public (SPKI, PKCS#1) or private (PKCS#8, PKCS#1, SEC1) key, or a certificate. */
+const DER_FORMS: ReadonlyArray<[kind: string, parse: (der: Buffer) => unknown]> = [
+  ['key', (der) => createPublicKey({ key: der, format: 'der', type: 'spki' })],
+  ['key', (der) => createPublicKey({ key: der, format: 'der', type: 'pkcs1' })],
+  ['key', (der) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })],
+  ['key', (der) => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' })],
+  ['key', (der) => createPrivateKey({ key: der, format: 'der', type: 'sec1' })],
+  ['certificate', (der) => new X509Certificate(der)],
 ];
 
 /**
- * Whether bytes are an asymmetric key in DER: an HMAC keyed with a public key's
- * bytes is the algorithm-confusion forgery. Parsed only when the bytes are one DER
- * SEQUENCE spanning them all, which a random secret almost never is.
+ * Whether bytes are asymmetric key material in DER, and which. Parsed only when
+ * the bytes are one DER SEQUENCE spanning them all, which a random secret almost
+ * never is.
  */
-function isDerKey(bytes: Buffer): boolean {
-  if (bytes[0] !== 0x30 || derLength(bytes) !== bytes.length) return false;
-  return DER_FORMS.some((parse) => {
+function derKind(bytes: Buffer): string | undefined {
+  if (bytes[0] !== 0x30 || derLength(bytes) !== bytes.length) return undefined;
+  return DER_FORMS.find(([, parse]) => {
     try {
       parse(bytes);
       return true;
     } catch {
       return false;
     }
-  });
+  })?.[0];
 }
 
 /** The length of the DER element at the start of `bytes`, its header included (`undefined` if malformed). */
@@ -400,7 +518,7 @@ function toPublicKey(material: string | Buffer | KeyObject): KeyObject {
   }
 }
 
-function assertFits(key: KeyObject, alg: Algorithm): void {
+function assertFits(key: KeyObject, alg: Algorithm, rules: KeyRules, option: string): void {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   if (alg.startsWith('ES')) {
@@ -421,8 +539,18 @@ function assertFits(key: KeyObject, alg: Algorithm): void {
       throw new Error(`JwtManager: ${alg} with an RSA-PSS key needs the key restricted to ${hash} (hashAlgorithm and mgf1HashAlgorithm) with a salt of at most ${saltBytes} bytes; or use a plain RSA key`);
     }
   }
-  if ((details.modulusLength ?? 0) < MIN_RSA_BITS) {
-    throw new Error(`JwtManager: ${alg} needs an RSA key of at least ${MIN_RSA_BITS} bits, got ${details.modulusLength} bits`);
+  const bits = details.modulusLength ?? 0;
+  if (bits < MIN_RSA_BITS) {
+    throw new RefusedKeyError(`JwtManager: ${alg} needs an RSA key of at least ${MIN_RSA_BITS} bits, got ${bits} bits`);
+  }
+  if (bits > rules.maxRsaModulusBits) {
+    throw new RefusedKeyError(`JwtManager: ${option} is an RSA key of ${bits} bits; at most ${rules.maxRsaModulusBits} are accepted (\`maxRsaModulusBits\`)`);
+  }
+  // e = 1 makes every message its own signature, an even e is no RSA key, and a huge one makes each check slow.
+  const e = details.publicExponent ?? 0n;
+  if (e < 3n || e % 2n === 0n || e > MAX_RSA_EXPONENT) {
+    const got = e > MAX_RSA_EXPONENT ? `one of ${e.toString(2).length} bits` : String(e);
+    throw new RefusedKeyError(`JwtManager: ${option} has an RSA public exponent of ${got}; it must be odd, from 3 to 2^32 - 1 (65537 is the usual one)`);
   }
 }
 
