@@ -259,6 +259,23 @@ describe('token locations', () => forEachDriver((driver) => {
       expect(cookieLine(res, 'csrf_refresh_token')).not.to.contain('HttpOnly');
     });
 
+    it('__Host- names: Secure, on /, no Domain, set, read and unset', async () => {
+      server = await serve(driver, {
+        tokenLocation: ['cookies'], cookieSecure: true, accessCookieName: '__Host-access', accessCsrfCookieName: '__Host-csrf-access',
+        refreshCookieName: '__Secure-refresh', refreshCookiePath: '/loc/refresh', refreshCsrfCookieName: '__Secure-csrf-refresh', refreshCsrfCookiePath: '/loc/refresh',
+      });
+      const res = await server.request.post('/loc/login').expect(200);
+      expect(cookieLine(res, '__Host-access')).to.match(/^__Host-access=[\w.-]+; Path=\/; HttpOnly; Secure$/);
+      expect(cookieLine(res, '__Host-csrf-access')).to.match(/^__Host-csrf-access=[0-9a-f-]{36}; Path=\/; Secure$/);
+      expect(cookieLine(res, '__Secure-refresh')).to.match(/^__Secure-refresh=[\w.-]+; Path=\/loc\/refresh; HttpOnly; Secure$/);
+      const token = cookieLine(res, '__Host-access')!.split(';')[0].split('=')[1];
+      const csrf = cookieLine(res, '__Host-csrf-access')!.split(';')[0].split('=')[1];
+      const logout = await server.request.post('/loc/logout').set(cookie({ '__Host-access': token, '__Host-csrf-access': csrf })).set('X-CSRF-TOKEN', csrf).expect(200);
+      // A browser refuses to expire a __Host- cookie without Secure: the unset lines carry it too.
+      expect(cookieLine(logout, '__Host-access')).to.match(/^__Host-access=; Path=\/; Max-Age=0; .*HttpOnly; Secure$/);
+      expect(cookieLine(logout, '__Host-csrf-access')).to.match(/^__Host-csrf-access=; Path=\/; Max-Age=0; .*Secure$/);
+    });
+
     it('persistent cookies can live exactly as long as their token; an explicit maxAge wins', async () => {
       server = await serve(driver, { tokenLocation: ['cookies'], sessionCookie: false, cookieMaxAgeFromToken: true, accessTokenExpires: '10m', refreshTokenExpires: '2d' });
       const res = await server.request.post('/loc/login').expect(200);
