@@ -52,9 +52,9 @@ export interface JwtConfig<User = never> {
   /**
    * Default `'access_token_cookie'`. A `__Host-` name (`'__Host-access_token'`)
    * keeps sibling subdomains from setting it (cookie tossing); it needs
-   * `cookieSecure`, its path `'/'` and no `cookieDomain`, checked here at
-   * construction, as is `cookieSecure` for a `__Secure-` name. So do the
-   * other three cookie names.
+   * `cookieSecure`, its path `'/'` and no `cookieDomain`, and a `__Secure-`
+   * name needs `cookieSecure`: the constructor checks, for all four cookie
+   * names.
    */
   accessCookieName?: string;
   /** Default `'refresh_token_cookie'`; `__Host-` and `__Secure-` names as for `accessCookieName`. */
