@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { forEachDriver, SECRET } from './helpers';
+import { Get, JsonController, Post } from 'routing-controllers';
+import { CurrentIdentity, JwtManager, JwtRequired, type DriverContext } from '../src';
+import { DriverObject, forEachDriver, SECRET, startServer, type TestServer } from './helpers';
 import { requireService } from './services';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -18,6 +20,9 @@ interface BrowserGlobal {
     getElementById(id: string): { dataset: Record<string, string | undefined> } | null;
   };
 }
+
+// Flags as this machine's probe runs Chromium: no sandbox as root, no background networking (the network is closed).
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The demo's cookie page in real headless Chromium (Debian's, driven by playwright-core). */
 describe('browser: the demo page in headless Chromium', () => forEachDriver(function (driver) {
@@ -46,12 +51,7 @@ describe('browser: the demo page in headless Chromium', () => forEachDriver(func
       });
       demo.once('exit', (code) => reject(new Error(`demo exited with ${code}`)));
     });
-    // Flags as this machine's probe runs Chromium: no sandbox as root, no background networking (the network is closed).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage();
     // Another origin of the same site (same host, other port): its form posts carry the demo's cookies, but not the CSRF header.
     attacker = createServer((_req, res) => {
@@ -200,5 +200,82 @@ describe('browser: the demo page in headless Chromium', () => forEachDriver(func
         await phoneContext.close();
       }
     });
+  });
+}));
+
+let tossingJwt: JwtManager;
+
+@JsonController()
+class TossingRoutes {
+  @Post('/login') async login(@DriverObject() ctx: DriverContext) {
+    await tossingJwt.setAccessCookies(ctx, await tossingJwt.tokens.createAccessToken('alice'));
+    return { ok: true };
+  }
+  @Get('/me') @JwtRequired() me(@CurrentIdentity() id: string) { return { id }; }
+  @Get('/account/upload') @JwtRequired() upload(@CurrentIdentity() id: string) { return { id }; }
+}
+
+/**
+ * Cookie tossing in real Chromium: the app at app.example.test sets its host-only
+ * access cookie; a sibling, evil.example.test, sets its own for the parent domain
+ * on a longer path, which Chromium sends first on that path.
+ */
+describe('browser: a cookie tossed by a sibling subdomain', () => forEachDriver(function (driver) {
+  this.timeout(60_000);
+  let server: TestServer;
+  let sibling: Server;
+  let browser: Browser;
+  let page: Page;
+  let app: string;
+
+  before(async function () {
+    requireService(this, existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    server = await startServer([TossingRoutes], { secretKey: SECRET, tokenLocation: ['cookies'] }, {}, driver);
+    tossingJwt = server.jwt;
+    const attacker = await server.jwt.tokens.createAccessToken('mallory');
+    sibling = createServer((_req, res) => {
+      res.setHeader('Set-Cookie', `access_token_cookie=${attacker}; Domain=example.test; Path=/account/upload; HttpOnly`);
+      res.setHeader('Content-Type', 'text/html');
+      res.end('<p>nothing to see</p>');
+    });
+    sibling.listen(0, '127.0.0.1');
+    await once(sibling, 'listening');
+    // Every *.example.test is this machine: one site, two hosts (the ports differ, which cookies ignore).
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP *.example.test 127.0.0.1'] });
+    page = await browser.newPage();
+    app = `http://app.example.test:${new URL(server.url).port}`;
+  });
+
+  after(async () => {
+    await browser?.close();
+    sibling?.close();
+    await server?.close();
+  });
+
+  /** A same-origin fetch from the app's page, so Chromium picks and orders the cookies. */
+  const call = (path: string, method = 'GET') => page.evaluate(async ([p, m]) => {
+    const res = await fetch(p, { method: m, credentials: 'same-origin' });
+    return { status: res.status, body: await res.json() as unknown };
+  }, [path, method]);
+
+  it('is refused on the path it targets, and the victim stays logged in as itself elsewhere', async () => {
+    await page.goto(`${app}/me`);
+    expect(await call('/login', 'POST')).to.deep.equal({ status: 200, body: { ok: true } });
+    expect(await call('/account/upload')).to.deep.equal({ status: 200, body: { id: 'alice' } });
+
+    await page.goto(`http://evil.example.test:${(sibling.address() as AddressInfo).port}/`);
+    const tossed = (await page.context().cookies()).filter((c) => c.name === 'access_token_cookie');
+    expect(tossed.map((c) => [c.domain, c.path]).sort()).to.deep.equal([['.example.test', '/account/upload'], ['app.example.test', '/']]);
+
+    await page.goto(`${app}/me`);
+    const sent = page.waitForRequest((r) => r.url().endsWith('/account/upload'));
+    expect(await call('/account/upload')).to.deep.equal({
+      status: 422, body: { msg: 'Bad cookie "access_token_cookie": sent more than once with different values' },
+    });
+    // Chromium sent both, the sibling's (longer path) first: reading the first would have made the victim mallory.
+    const cookieHeader = (await (await sent).allHeaders()).cookie;
+    const copies = cookieHeader.split('; ').filter((c) => c.startsWith('access_token_cookie=')).map((c) => c.slice('access_token_cookie='.length));
+    expect(await Promise.all(copies.map(async (token) => (await server.jwt.tokens.decodeToken(token)).sub))).to.deep.equal(['mallory', 'alice']);
+    expect(await call('/me')).to.deep.equal({ status: 200, body: { id: 'alice' } });
   });
 }));

@@ -147,4 +147,34 @@ describe('configuration', () => {
     fails(undefined, /expected a configuration object/);
     expect(() => new JwtManager({ secretKey: SECRET, accessTokenExpires: false, refreshTokenExpires: '2 weeks', leeway: '30s' })).not.to.throw();
   });
+  describe('cookie name prefixes (__Host-, __Secure-): what browsers require, checked at construction', () => {
+    const base = { secretKey: SECRET, tokenLocation: ['cookies'] as JwtConfig['tokenLocation'], cookieSecure: true };
+    const names = ['accessCookieName', 'refreshCookieName', 'accessCsrfCookieName', 'refreshCsrfCookieName'] as const;
+    const pathOf = { accessCookieName: 'accessCookiePath', refreshCookieName: 'refreshCookiePath', accessCsrfCookieName: 'accessCsrfCookiePath', refreshCsrfCookieName: 'refreshCsrfCookiePath' } as const;
+
+    it('a __Host- name needs cookieSecure, its path \'/\' and no cookieDomain, naming the option', () => {
+      for (const option of names) {
+        const named = { ...base, [option]: '__Host-token' };
+        expect(() => new JwtManager(named)).not.to.throw();
+        fails({ ...named, cookieSecure: false }, new RegExp(`\`${option}\` "__Host-token" needs \`cookieSecure: true\``));
+        fails({ ...named, cookieDomain: 'example.test' }, new RegExp(`\`${option}\` "__Host-token" cannot have a \`cookieDomain\``));
+        fails({ ...named, [pathOf[option]]: '/refresh' }, new RegExp(`\`${option}\` "__Host-token" needs \`${pathOf[option]}\` '/'.*not "/refresh"`));
+      }
+    });
+
+    it('a __Secure- name needs cookieSecure, and may have a Domain and a path', () => {
+      for (const option of names) {
+        const named = { ...base, [option]: '__Secure-token', cookieDomain: 'example.test', [pathOf[option]]: '/refresh' };
+        expect(() => new JwtManager(named)).not.to.throw();
+        fails({ ...named, cookieSecure: undefined }, new RegExp(`\`${option}\` "__Secure-token" needs \`cookieSecure: true\``));
+      }
+    });
+
+    it('prefixes are matched in any case, as browsers match them', () => {
+      fails({ ...base, accessCookieName: '__host-access', cookieDomain: 'example.test' }, /`accessCookieName` "__host-access" cannot have a `cookieDomain`/);
+      fails({ ...base, refreshCookieName: '__SECURE-refresh', cookieSecure: false }, /`refreshCookieName` "__SECURE-refresh" needs `cookieSecure: true`/);
+      // Not a prefix: only the whole `__Host-` (with its hyphen) is one.
+      expect(() => new JwtManager({ ...base, cookieSecure: false, accessCookieName: '__Hostess', cookieDomain: 'example.test' })).not.to.throw();
+    });
+  });
 });

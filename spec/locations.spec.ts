@@ -4,8 +4,8 @@ import Koa from 'koa';
 import type { Server } from 'node:http';
 import { Body, CurrentUser, Get, JsonController, Post, UploadedFile, useExpressServer, useKoaServer } from 'routing-controllers';
 import supertest from 'supertest';
-import { CurrentIdentity, CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, type JwtClaims, type JwtConfig, type DriverContext } from '../src';
-import { DriverObject, forEachDriver, SECRET, startServer, type Driver, type TestServer } from './helpers';
+import { CurrentIdentity, CurrentJwt, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired, type JwtClaims, type JwtConfig, type DriverContext } from '../src';
+import { DriverObject, forEachDriver, getWithRawHeaders, SECRET, startServer, type Driver, type TestServer } from './helpers';
 
 let current: JwtManager;
 // @koa/multer and multer (routing-controllers' multipart parsers) ship no types: the one call used here.
@@ -21,6 +21,9 @@ class Routes {
   @Post('/me-with-body') @JwtRequired() postMeWithBody(@CurrentIdentity() id: string, @Body() body: { note: string }) { return { id, note: body.note }; }
   @Post('/refresh') @JwtRefreshTokenRequired() refresh(@CurrentIdentity() id: string) { return { id }; }
   @Get('/query-only') @JwtRequired({ locations: ['query_string'] }) queryOnly(@CurrentIdentity() id: string) { return { id }; }
+  @Get('/headers-only') @JwtRequired({ locations: ['headers'] }) headersOnly(@CurrentIdentity() id: string) { return { id }; }
+  @Get('/cookies-first') @JwtRequired({ locations: ['cookies', 'headers'] }) cookiesFirst(@CurrentIdentity() id: string) { return { id }; }
+  @Get('/optional') @JwtOptional() optional(@CurrentIdentity() id: string | undefined) { return { id: id ?? null }; }
   @Post('/login') async login(@DriverObject() ctx: DriverContext) {
     await current.setAccessCookies(ctx, await current.tokens.createAccessToken('alice'));
     await current.setRefreshCookies(ctx, await current.tokens.createRefreshToken('alice'));
@@ -260,6 +263,23 @@ describe('token locations', () => forEachDriver((driver) => {
       expect(cookieLine(res, 'csrf_refresh_token')).not.to.contain('HttpOnly');
     });
 
+    it('__Host- names: Secure, on /, no Domain, set, read and unset', async () => {
+      server = await serve(driver, {
+        tokenLocation: ['cookies'], cookieSecure: true, accessCookieName: '__Host-access', accessCsrfCookieName: '__Host-csrf-access',
+        refreshCookieName: '__Secure-refresh', refreshCookiePath: '/loc/refresh', refreshCsrfCookieName: '__Secure-csrf-refresh', refreshCsrfCookiePath: '/loc/refresh',
+      });
+      const res = await server.request.post('/loc/login').expect(200);
+      expect(cookieLine(res, '__Host-access')).to.match(/^__Host-access=[\w.-]+; Path=\/; HttpOnly; Secure$/);
+      expect(cookieLine(res, '__Host-csrf-access')).to.match(/^__Host-csrf-access=[0-9a-f-]{36}; Path=\/; Secure$/);
+      expect(cookieLine(res, '__Secure-refresh')).to.match(/^__Secure-refresh=[\w.-]+; Path=\/loc\/refresh; HttpOnly; Secure$/);
+      const token = cookieLine(res, '__Host-access')!.split(';')[0].split('=')[1];
+      const csrf = cookieLine(res, '__Host-csrf-access')!.split(';')[0].split('=')[1];
+      const logout = await server.request.post('/loc/logout').set(cookie({ '__Host-access': token, '__Host-csrf-access': csrf })).set('X-CSRF-TOKEN', csrf).expect(200);
+      // A browser refuses to expire a __Host- cookie without Secure: the unset lines carry it too.
+      expect(cookieLine(logout, '__Host-access')).to.match(/^__Host-access=; Path=\/; Max-Age=0; .*HttpOnly; Secure$/);
+      expect(cookieLine(logout, '__Host-csrf-access')).to.match(/^__Host-csrf-access=; Path=\/; Max-Age=0; .*Secure$/);
+    });
+
     it('persistent cookies can live exactly as long as their token; an explicit maxAge wins', async () => {
       server = await serve(driver, { tokenLocation: ['cookies'], sessionCookie: false, cookieMaxAgeFromToken: true, accessTokenExpires: '10m', refreshTokenExpires: '2d' });
       const res = await server.request.post('/loc/login').expect(200);
@@ -290,6 +310,134 @@ describe('token locations', () => forEachDriver((driver) => {
       await agent.post('/loc/me').expect(401, { msg: 'Missing CSRF token' });
       await agent.post('/loc/me').set('X-CSRF-TOKEN', csrf).expect(200);
     });
+  });
+}));
+
+/**
+ * Cookie tossing: a sibling subdomain sets its own cookie of the app's name for
+ * the parent domain on a longer path, and browsers send it first. Whichever
+ * copy the library picked, the other could be the attacker's: a name the
+ * library reads, sent with different values, is refused.
+ */
+describe('a cookie the library reads, sent twice with different values (cookie tossing)', () => forEachDriver((driver) => {
+  let server: TestServer;
+  let victim: string;
+  let attacker: string;
+  afterEach(() => server.close());
+  const start = async (config: Partial<JwtConfig> = {}) => {
+    server = await serve(driver, { tokenLocation: ['headers', 'cookies'], ...config });
+    victim = await server.jwt.tokens.createAccessToken('alice');
+    attacker = await server.jwt.tokens.createAccessToken('mallory');
+  };
+  const twice = (name: string) => ({ msg: `Bad cookie "${name}": sent more than once with different values` });
+  const raw = async (path: string, headers: Array<[string, string]>) => {
+    const res = await getWithRawHeaders(server.url, path, headers);
+    return { status: res.status, body: JSON.parse(res.body) as unknown };
+  };
+
+  it('the access cookie, in either order, on safe and unsafe methods: 422', async () => {
+    await start();
+    for (const [first, second] of [[attacker, victim], [victim, attacker]]) {
+      const header = { Cookie: `access_token_cookie=${first}; access_token_cookie=${second}` };
+      await server.request.get('/loc/me').set(header).expect(422, twice('access_token_cookie'));
+      await server.request.post('/loc/me').set(header).set('X-CSRF-TOKEN', await csrfOf(server.jwt, first)).expect(422, twice('access_token_cookie'));
+    }
+    // An empty copy beside the token is another value too (quoted and unquoted copies are one value).
+    await server.request.get('/loc/me').set({ Cookie: `access_token_cookie=; access_token_cookie=${victim}` }).expect(422, twice('access_token_cookie'));
+    await server.request.get('/loc/me').set({ Cookie: `access_token_cookie="${victim}"; access_token_cookie=${victim}` }).expect(200, { id: 'alice' });
+  });
+
+  it('across two Cookie field lines (node joins them with "; ")', async () => {
+    await start();
+    expect(await raw('/loc/me', [['Cookie', `access_token_cookie=${attacker}`], ['Cookie', `access_token_cookie=${victim}`]]))
+      .to.deep.equal({ status: 422, body: twice('access_token_cookie') });
+    expect(await raw('/loc/me', [['Cookie', `access_token_cookie=${victim}`], ['cookie', `theme=dark; access_token_cookie=${victim}`]]))
+      .to.deep.equal({ status: 200, body: { id: 'alice' } });
+  });
+
+  it('the refresh cookie on a refresh route', async () => {
+    await start();
+    const own = await server.jwt.tokens.createRefreshToken('alice');
+    const tossed = await server.jwt.tokens.createRefreshToken('mallory');
+    await server.request.post('/loc/refresh').set({ Cookie: `refresh_token_cookie=${tossed}; refresh_token_cookie=${own}` })
+      .set('X-CSRF-TOKEN', await csrfOf(server.jwt, tossed)).expect(422, twice('refresh_token_cookie'));
+  });
+
+  it('the CSRF cookie beside the token cookie, access and refresh, on every method', async () => {
+    await start();
+    const csrf = await csrfOf(server.jwt, victim);
+    const header = { Cookie: `access_token_cookie=${victim}; csrf_access_token=forged; csrf_access_token=${csrf}` };
+    await server.request.get('/loc/me').set(header).expect(422, twice('csrf_access_token'));
+    await server.request.post('/loc/me').set(header).set('X-CSRF-TOKEN', csrf).expect(422, twice('csrf_access_token'));
+    const refresh = await server.jwt.tokens.createRefreshToken('alice');
+    const refreshCsrf = await csrfOf(server.jwt, refresh);
+    await server.request.post('/loc/refresh').set({ Cookie: `refresh_token_cookie=${refresh}; csrf_refresh_token=${refreshCsrf}; csrf_refresh_token=forged` })
+      .set('X-CSRF-TOKEN', refreshCsrf).expect(422, twice('csrf_refresh_token'));
+    // Once each (the usual request), all is well.
+    await server.request.post('/loc/me').set({ Cookie: `access_token_cookie=${victim}; csrf_access_token=${csrf}` }).set('X-CSRF-TOKEN', csrf).expect(200);
+  });
+
+  it('custom cookie names, __Host- ones included', async () => {
+    await start({
+      accessCookieName: '__Host-at', accessCsrfCookieName: '__Host-csrf-at', refreshCookieName: 'rt', refreshCsrfCookieName: 'csrf-rt', cookieSecure: true,
+    });
+    await server.request.get('/loc/me').set({ Cookie: `__Host-at=${attacker}; __Host-at=${victim}` }).expect(422, twice('__Host-at'));
+    await server.request.get('/loc/me').set({ Cookie: `__Host-at=${victim}; __Host-csrf-at=a; __Host-csrf-at=b` }).expect(422, twice('__Host-csrf-at'));
+    const refresh = await server.jwt.tokens.createRefreshToken('alice');
+    const csrf = await csrfOf(server.jwt, refresh);
+    await server.request.post('/loc/refresh').set({ Cookie: `rt=${refresh}; rt=x` }).set('X-CSRF-TOKEN', csrf).expect(422, twice('rt'));
+    await server.request.post('/loc/refresh').set({ Cookie: `rt=${refresh}; csrf-rt=x; csrf-rt=${csrf}` }).set('X-CSRF-TOKEN', csrf).expect(422, twice('csrf-rt'));
+    // The default names are no longer the library's: their copies are someone else's cookies.
+    await server.request.get('/loc/me').set({ Cookie: `access_token_cookie=a; access_token_cookie=b; __Host-at=${victim}` }).expect(200, { id: 'alice' });
+  });
+
+  it('identical copies are one value: they pass', async () => {
+    await start();
+    const csrf = await csrfOf(server.jwt, victim);
+    await server.request.post('/loc/me').set({ Cookie: `access_token_cookie=${victim}; csrf_access_token=${csrf}; access_token_cookie=${victim}; csrf_access_token=${csrf}` })
+      .set('X-CSRF-TOKEN', csrf).expect(200, { id: 'alice' });
+  });
+
+  it('names are case-sensitive and never percent-decoded: other spellings are other cookies, never read', async () => {
+    await start();
+    for (const other of ['Access_Token_Cookie', 'ACCESS_TOKEN_COOKIE', 'access%5Ftoken%5Fcookie', '%61ccess_token_cookie']) {
+      await server.request.get('/loc/me').set({ Cookie: `${other}=${attacker}; access_token_cookie=${victim}` }).expect(200, { id: 'alice' });
+      await server.request.get('/loc/me').set({ Cookie: `${other}=${attacker}` }).expect(401);
+    }
+  });
+
+  it('a route that does not read cookies is not concerned; one that reads them first refuses, whatever the header holds', async () => {
+    await start();
+    const tossed = { Cookie: `access_token_cookie=${attacker}; access_token_cookie=${victim}` };
+    await server.request.get('/loc/headers-only').set(tossed).set('Authorization', `Bearer ${victim}`).expect(200, { id: 'alice' });
+    // tokenLocation ['headers', 'cookies']: the header decides, the cookies are never read.
+    await server.request.get('/loc/me').set(tossed).set('Authorization', `Bearer ${victim}`).expect(200, { id: 'alice' });
+    await server.request.get('/loc/cookies-first').set(tossed).set('Authorization', `Bearer ${victim}`).expect(422, twice('access_token_cookie'));
+  });
+
+  it('an optional route refuses too, rather than reading either copy', async () => {
+    await start();
+    await server.request.get('/loc/optional').expect(200, { id: null });
+    await server.request.get('/loc/optional').set({ Cookie: `access_token_cookie=${attacker}; access_token_cookie=${victim}` }).expect(422, twice('access_token_cookie'));
+  });
+
+  it('the CSRF header sent twice is refused too, even with the right value twice', async () => {
+    await start({ csrfMethods: ['GET'] });
+    const csrf = await csrfOf(server.jwt, victim);
+    const cookies: [string, string] = ['Cookie', `access_token_cookie=${victim}`];
+    expect(await raw('/loc/me', [cookies, ['X-CSRF-TOKEN', csrf]])).to.deep.equal({ status: 200, body: { id: 'alice' } });
+    for (const second of [csrf, 'forged']) {
+      expect(await raw('/loc/me', [cookies, ['X-CSRF-TOKEN', csrf], ['X-CSRF-TOKEN', second]]))
+        .to.deep.equal({ status: 401, body: { msg: 'CSRF double submit tokens do not match' } });
+    }
+  });
+
+  it('implicit refresh renews neither copy', async () => {
+    server = await startServer([Routes], { secretKey: SECRET, tokenLocation: ['cookies'] }, {}, driver, (manager) => [manager.implicitRefresh({ within: '5m' })]);
+    current = server.jwt;
+    const expiring = (sub: string) => server.jwt.tokens.createAccessToken(sub, { expiresIn: '2m' });
+    const res = await supertest(server.url).get('/loc/open').set({ Cookie: `access_token_cookie=${await expiring('mallory')}; access_token_cookie=${await expiring('alice')}` }).expect(200);
+    expect(setCookies(res)).to.deep.equal([]);
   });
 }));
 

@@ -59,9 +59,15 @@ export interface JwtConfig<User = never> {
   /** JSON body key carrying a refresh token (on refresh routes). Default `'refresh_token'`. */
   refreshJsonKey?: string;
 
-  /** Default `'access_token_cookie'`. */
+  /**
+   * Default `'access_token_cookie'`. A `__Host-` name (`'__Host-access_token'`)
+   * keeps sibling subdomains from setting it (cookie tossing); it needs
+   * `cookieSecure`, its path `'/'` and no `cookieDomain`, and a `__Secure-`
+   * name needs `cookieSecure`: the constructor checks, for all four cookie
+   * names.
+   */
   accessCookieName?: string;
-  /** Default `'refresh_token_cookie'`. */
+  /** Default `'refresh_token_cookie'`; `__Host-` and `__Secure-` names as for `accessCookieName`. */
   refreshCookieName?: string;
   /** Default `'/'`. */
   accessCookiePath?: string;
@@ -86,9 +92,9 @@ export interface JwtConfig<User = never> {
   csrfMethods?: string[];
   /** Also set the readable CSRF cookies. Default `true`. */
   csrfInCookies?: boolean;
-  /** Default `'csrf_access_token'`. */
+  /** Default `'csrf_access_token'`; `__Host-` and `__Secure-` names as for `accessCookieName`. */
   accessCsrfCookieName?: string;
-  /** Default `'csrf_refresh_token'`. */
+  /** Default `'csrf_refresh_token'`; `__Host-` and `__Secure-` names as for `accessCookieName`. */
   refreshCsrfCookieName?: string;
   /** Default `'/'`. */
   accessCsrfCookiePath?: string;
@@ -458,9 +464,15 @@ function cookieSettings<User>(config: JwtConfig<User>): CookieSettings {
     throw new Error("JwtManager: `cookieSameSite` is 'Strict', 'Lax' or 'None'");
   }
   if (sameSite === 'None' && !config.cookieSecure) throw new Error("JwtManager: `cookieSameSite: 'None'` needs `cookieSecure: true` (browsers refuse it otherwise)");
+  const access = cookieNames(config, 'access');
+  const refresh = cookieNames(config, 'refresh');
+  for (const [type, names] of [['access', access], ['refresh', refresh]] as const) {
+    checkPrefix(config, names.cookie, `${type}CookieName`, names.path, `${type}CookiePath`);
+    checkPrefix(config, names.csrfCookie, `${type}CsrfCookieName`, names.csrfPath, `${type}CsrfCookiePath`);
+  }
   return {
-    access: cookieNames(config, 'access'),
-    refresh: cookieNames(config, 'refresh'),
+    access,
+    refresh,
     domain: config.cookieDomain,
     secure: config.cookieSecure ?? false,
     sameSite,
@@ -483,6 +495,24 @@ function cookieNames<User>(config: JwtConfig<User>, type: TokenType): CookieName
     csrfHeader: nonEmpty(config[`${type}CsrfHeaderName`] ?? 'X-CSRF-TOKEN', `${type}CsrfHeaderName`),
     csrfField: nonEmpty(config[`${type}CsrfFieldName`] ?? 'csrf_token', `${type}CsrfFieldName`),
   };
+}
+
+/**
+ * A cookie name prefix's rules (RFC 6265bis §4.1.3), which browsers enforce by
+ * dropping the cookie: the login would seem to work and set nothing. Matched in
+ * any case, as current browsers match prefixes. `__Host-` is what makes a
+ * cookie immune to tossing from a sibling subdomain: Secure, on `/`, never
+ * with a Domain, so only this host can set it.
+ */
+function checkPrefix<User>(config: JwtConfig<User>, name: string, option: string, path: string, pathOption: string): void {
+  const lower = name.toLowerCase();
+  const prefix = lower.startsWith('__host-') ? '__Host-' : lower.startsWith('__secure-') ? '__Secure-' : undefined;
+  if (!prefix) return;
+  const named = `\`${option}\` ${JSON.stringify(name)}`;
+  if (!config.cookieSecure) throw new Error(`JwtManager: ${named} needs \`cookieSecure: true\` (browsers drop a ${prefix} cookie without Secure)`);
+  if (prefix !== '__Host-') return;
+  if (config.cookieDomain) throw new Error(`JwtManager: ${named} cannot have a \`cookieDomain\` (browsers drop a __Host- cookie with a Domain)`);
+  if (path !== '/') throw new Error(`JwtManager: ${named} needs \`${pathOption}\` '/' (browsers drop a __Host- cookie on any other path), not ${JSON.stringify(path)}`);
 }
 
 function cookieName(value: string, what: string): string {

@@ -1,6 +1,7 @@
 import type { JwtClaims, TokenType } from './claims';
 import { now } from './claims';
 import type { CookieNames, CookieSettings } from './config';
+import { InvalidHeaderError } from './errors';
 import type { RequestAdapter } from './request/adapter';
 
 /** Flask-JWT-Extended's Max-Age for persistent cookies: about a year. */
@@ -79,18 +80,29 @@ function setCookie<C>(adapter: RequestAdapter<C>, ctx: C, name: string, value: s
 export const MAX_COOKIE_HEADER_LENGTH = 65_536;
 
 /**
- * The first cookie of that name in a `Cookie` header (RFC 6265 §5.4), unquoted:
- * one pass over the header, no regular expression.
+ * The cookie of that name in a `Cookie` header (RFC 6265 §5.4), unquoted: one
+ * pass over the header, no regular expression. A request may carry a name
+ * more than once (cookies of other paths or a parent domain's), and browsers
+ * put the longest path first, so a sibling subdomain can toss its own cookie
+ * in front of the app's ("cookie tossing"): a name sent with different values
+ * is refused, as neither can be told to be the app's. Identical copies are
+ * one value, and pass.
  */
 export function requestCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
+  let found: string | undefined;
   for (const pair of header.split(';')) {
     const separator = pair.indexOf('=');
     if (separator < 0 || pair.slice(0, separator).trim() !== name) continue;
-    const value = pair.slice(separator + 1).trim();
-    return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+    const value = unquoted(pair.slice(separator + 1).trim());
+    if (found === undefined) found = value;
+    else if (value !== found) throw new InvalidHeaderError(`Bad cookie "${name}": sent more than once with different values`);
   }
-  return undefined;
+  return found;
+}
+
+function unquoted(value: string): string {
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 
 /** Whether a Set-Cookie line is about the cookie `name`. */

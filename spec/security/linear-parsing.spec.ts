@@ -98,6 +98,10 @@ describe('parsing cost is linear in the input\'s length', function () {
     'spaces around the name': (n) => `${' '.repeat(n)}access_token_cookie ${' '.repeat(n)}= x`,
     'many cookies': (n) => 'a=b; '.repeat(n / 5),
     'quotes': (n) => `access_token_cookie="${'"'.repeat(n)}`,
+    // Every copy of a name the library reads is compared with the first (cookie tossing), so the header is read to its end.
+    'the token cookie, many identical copies': (n) => 'access_token_cookie=x; '.repeat(n / 23),
+    'its CSRF cookie, many identical copies': (n) => `access_token_cookie=x; ${'csrf_access_token=y; '.repeat(n / 21)}`,
+    'long identical copies': (n) => `access_token_cookie=${'a'.repeat(n / 4)}; `.repeat(4),
   };
 
   for (const [name, make] of Object.entries(craftedCookies)) {

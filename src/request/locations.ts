@@ -152,10 +152,12 @@ function badHeader(config: ResolvedConfig): InvalidHeaderError {
 }
 
 /**
- * The token's cookie. On the CSRF methods, the double-submit value must come
- * along in the CSRF header (or, with `csrfCheckForm`, a form field of an
- * urlencoded or multipart body — never a JSON key): it is matched against the
- * token's `csrf` claim once the token is verified.
+ * The token's cookie, refused (as is its CSRF cookie) when sent twice with
+ * different values: see {@link requestCookie}. On the CSRF methods, the
+ * double-submit value must come along in the CSRF header (or, with
+ * `csrfCheckForm`, a form field of an urlencoded or multipart body — never a
+ * JSON key): it is matched against the token's `csrf` claim once the token is
+ * verified.
  */
 function readCookie<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfig, refresh: boolean): Found {
   const { cookies } = config;
@@ -164,6 +166,8 @@ function readCookie<C>(adapter: RequestAdapter<C>, ctx: C, config: ResolvedConfi
   if (header !== undefined && header.length > MAX_COOKIE_HEADER_LENGTH) throw new InvalidHeaderError('Cookie header too large');
   const token = requestCookie(header, names.cookie);
   if (!token) return new NoAuthorizationError(`Missing cookie "${names.cookie}"`);
+  // Its CSRF cookie tossed beside it is refused too: the page's script would send the first copy it sees.
+  if (cookies.csrfProtect && cookies.csrfInCookies) requestCookie(header, names.csrfCookie);
   if (!cookies.csrfProtect || !cookies.csrfMethods.includes(adapter.method(ctx))) return { token };
   let csrf = adapter.header(ctx, names.csrfHeader);
   if (!csrf && cookies.csrfCheckForm && isFormMediaType(mediaType(adapter.header(ctx, 'content-type')))) {
