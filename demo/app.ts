@@ -6,6 +6,8 @@ import { useContainer, useExpressServer, useKoaServer, type RoutingControllersOp
 import { Container } from 'typedi';
 import { JwtManager, type JwtConfig, type JwtEventName } from '../src';
 import { AccountController, AuthController, CookieAuthController, KeysController, PageController } from './controllers';
+import { VALIDATION } from './json-body';
+import { LoginThrottle, type LoginThrottleOptions } from './throttle';
 import { UserStore } from './users';
 
 /** routing-controllers' drivers, either of which the demo runs on. */
@@ -13,32 +15,42 @@ export type DemoDriver = 'koa' | 'express';
 
 /** What the demo needs of the app it builds: Koa's and Express's `listen`. */
 export interface DemoApp {
-  listen(port: number, host: string, listening: () => void): Server;
+  listen(port: number, host: string, listening?: () => void): Server;
+}
+
+/** What a test (or another host) sets besides the JwtManager's configuration. */
+export interface DemoOptions {
+  /** The login throttle's limits and clock. */
+  throttle?: LoginThrottleOptions;
+  /** Where the audit trail's lines go. Default `console.log`. */
+  log?: (line: string) => void;
 }
 
 /**
  * The demo API on embedded defaults: a user `test` with password `test`, users
  * in memory, refresh-token rotation on, tokens in the Authorization header or
- * in cookies (with CSRF protection), revocations in memory unless `config`
+ * in cookies (with CSRF protection; `SameSite=Lax`, so no cross-site POST or
+ * fetch carries them), logins throttled, revocations in memory unless `config`
  * names another store. The same controllers on Koa or on Express.
  */
-export async function createDemoApp(config: JwtConfig, driver: DemoDriver = 'koa'): Promise<DemoApp> {
-  const jwt = new JwtManager({ refreshTokenRotation: true, tokenLocation: ['headers', 'cookies'], ...config });
-  logEvents(jwt);
+export async function createDemoApp(config: JwtConfig, driver: DemoDriver = 'koa', demo: DemoOptions = {}): Promise<DemoApp> {
+  const jwt = new JwtManager({ refreshTokenRotation: true, tokenLocation: ['headers', 'cookies'], cookieSameSite: 'Lax', ...config });
+  logEvents(jwt, demo.log ?? console.log);
   const users = new UserStore();
   await users.add('test', 'test');
 
   useContainer(Container);
   jwt.provideTo(Container);
   Container.set(UserStore, users);
+  Container.set(LoginThrottle, new LoginThrottle(demo.throttle));
 
   const options: RoutingControllersOptions = {
     controllers: [AuthController, AccountController, CookieAuthController, KeysController, PageController],
     authorizationChecker: jwt.authorizationChecker,
     currentUserChecker: jwt.currentUserChecker,
     development: false,
-    // Validation errors must not echo the submitted body: it holds the password.
-    validation: { validationError: { target: false, value: false } },
+    // Bodies are validated by @JsonBody(); any other validated parameter gets the same options.
+    validation: VALIDATION,
   };
   if (driver === 'express') {
     const app = express();
@@ -54,14 +66,14 @@ export async function createDemoApp(config: JwtConfig, driver: DemoDriver = 'koa
 }
 
 /** The audit trail: every security event on one line (never a token), the place for logs and metrics. */
-function logEvents(jwt: JwtManager): void {
+function logEvents(jwt: JwtManager, log: (line: string) => void): void {
   const events: JwtEventName[] = ['login', 'refresh', 'logout', 'sessionEnded', 'reuseDetected', 'revokedTokenUsed', 'storeUnavailable'];
   for (const name of events) {
     jwt.on(name, (event) => {
       const { identity, sessionId, request } = event;
       const reason = 'reason' in event ? ` reason=${event.reason}` : '';
       const where = request ? ` ${request.method} ${request.path} from ${request.ip}` : '';
-      console.log(`event ${name} identity=${JSON.stringify(identity)} session=${sessionId ?? '-'}${reason}${where}`);
+      log(`event ${name} identity=${JSON.stringify(identity)} session=${sessionId ?? '-'}${reason}${where}`);
     });
   }
 }

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  Body, BodyParam, ContentType, Controller, CookieParam, createParamDecorator, Get, HeaderParam, HttpCode, JsonController, Param, Post, Req, type Action,
+  BodyParam, ContentType, Controller, CookieParam, createParamDecorator, Get, HeaderParam, HttpCode, JsonController, Param, Post, Req, type Action,
 } from 'routing-controllers';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { Service } from 'typedi';
@@ -10,6 +10,8 @@ import {
   CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtManager, JwtOptional, JwtRefreshTokenRequired, JwtRequired,
   TokenFactory, type DriverContext, type JwtClaims,
 } from '../src';
+import { JsonBody } from './json-body';
+import { LoginThrottle } from './throttle';
 import { UserStore } from './users';
 
 export class LoginDto {
@@ -21,16 +23,52 @@ export class ChangePasswordDto {
   @IsString() @MinLength(8) @MaxLength(200) newPassword!: string;
 }
 
+/** What the demo reads of the request, on Koa's request and Express's alike (`@Req()`). */
+interface ClientRequest {
+  readonly ip?: string;
+  readonly headers: { readonly 'user-agent'?: string };
+}
+
+/**
+ * The object the cookie helpers take, on whichever driver runs the demo: Koa's
+ * `ctx`, or Express's `res`. An app on one driver uses `@Ctx()` (Koa) or `@Res()` (Express).
+ * Both set a response header with `set(name, value)`.
+ */
+type Http = DriverContext & { set(name: string, value: string): unknown };
+
+function Http(): ParameterDecorator {
+  const decorator = createParamDecorator({ value: (action: Action): DriverContext => action.context ?? action.response });
+  return (target, method, index) => decorator(target, method as string, index);
+}
+
+/** The password check of every login route, behind the login throttle. */
+@Service()
+export class PasswordCheck {
+  constructor(private readonly jwt: JwtManager, private readonly users: UserStore, private readonly throttle: LoginThrottle) {}
+
+  /** Resolves when `body` holds the user's password; else 401, or 429 with Retry-After while the account or the client is throttled. */
+  async verify(body: LoginDto, req: ClientRequest, http: Http): Promise<void> {
+    // Behind a proxy, `ip` is the proxy's unless the app trusts it (Koa's `proxy`, Express's 'trust proxy').
+    const attempt = this.throttle.begin(body.username, req.ip ?? 'unknown');
+    if ('retryAfter' in attempt) {
+      http.set('Retry-After', String(attempt.retryAfter));
+      throw this.jwt.httpError(429, 'Too many failed logins; try again later');
+    }
+    if (!(await this.users.verify(body.username, body.password))) throw this.jwt.httpError(401, 'Bad username or password');
+    attempt.succeeded();
+  }
+}
+
 @Service()
 @JsonController()
 export class AuthController {
-  // All three come from the DI container: the demo registers them with typedi.
-  constructor(private readonly jwt: JwtManager, private readonly tokens: TokenFactory, private readonly users: UserStore) {}
+  // All of them come from the DI container: the demo registers them with typedi.
+  constructor(private readonly jwt: JwtManager, private readonly tokens: TokenFactory, private readonly passwords: PasswordCheck) {}
 
   /** Password login: a fresh access token and a refresh token, one session (family). */
   @Post('/login')
-  async login(@Body() body: LoginDto) {
-    await this.checkPassword(body);
+  async login(@JsonBody() body: LoginDto, @Req() req: ClientRequest, @Http() http: Http) {
+    await this.passwords.verify(body, req, http);
     const { accessToken, refreshToken } = await this.tokens.createTokenPair(body.username, { fresh: true });
     return { access_token: accessToken, refresh_token: refreshToken };
   }
@@ -78,20 +116,16 @@ export class AuthController {
 
   /** Password again, for a fresh access token only (no refresh token). */
   @Post('/fresh-login')
-  async freshLogin(@Body() body: LoginDto) {
-    await this.checkPassword(body);
+  async freshLogin(@JsonBody() body: LoginDto, @Req() req: ClientRequest, @Http() http: Http) {
+    await this.passwords.verify(body, req, http);
     return { access_token: await this.tokens.createAccessToken(body.username, { fresh: true }) };
-  }
-
-  private async checkPassword(body: LoginDto): Promise<void> {
-    if (!(await this.users.verify(body.username, body.password))) throw this.jwt.httpError(401, 'Bad username or password');
   }
 }
 
 @Service()
 @JsonController()
 export class AccountController {
-  constructor(private readonly users: UserStore) {}
+  constructor(private readonly jwt: JwtManager, private readonly users: UserStore) {}
 
   @Get('/protected')
   @JwtRequired()
@@ -107,13 +141,19 @@ export class AccountController {
     return { logged_in_as: identity };
   }
 
-  /** Sensitive: only with a fresh token, i.e. soon after typing the password. */
+  /**
+   * Sensitive: only with a fresh token, i.e. soon after typing the password.
+   * Every other session ends: whoever held the old password (or a token stolen
+   * under it) is out, on every device; this session lives on. A fresh token
+   * from /fresh-login belongs to no session, so then every session ends.
+   */
   @Post('/change-password')
   @FreshJwtRequired()
   @HttpCode(200)
-  async changePassword(@CurrentIdentity() identity: string, @Body() body: ChangePasswordDto) {
+  async changePassword(@CurrentIdentity() identity: string, @CurrentJwt() claims: JwtClaims, @JsonBody() body: ChangePasswordDto) {
     await this.users.add(identity, body.newPassword);
-    return { msg: 'Password changed' };
+    await this.jwt.revokeAllTokensFor(identity, { except: claims.fam });
+    return { msg: 'Password changed; every other session has ended' };
   }
 
   /** Anyone; a logged-in user gets a personal answer. */
@@ -136,21 +176,6 @@ export class KeysController {
   }
 }
 
-/** What the demo reads of the request, on Koa's request and Express's alike (`@Req()`). */
-interface ClientRequest {
-  readonly ip?: string;
-  readonly headers: { readonly 'user-agent'?: string };
-}
-
-/**
- * The object the cookie helpers take, on whichever driver runs the demo: Koa's
- * `ctx`, or Express's `res`. An app on one driver uses `@Ctx()` (Koa) or `@Res()` (Express).
- */
-function Http(): ParameterDecorator {
-  const decorator = createParamDecorator({ value: (action: Action): DriverContext => action.context ?? action.response });
-  return (target, method, index) => decorator(target, method as string, index);
-}
-
 /**
  * Browser sessions: the tokens travel in HttpOnly cookies, and every POST
  * carries the CSRF cookie's value in the X-CSRF-TOKEN header.
@@ -158,12 +183,12 @@ function Http(): ParameterDecorator {
 @Service()
 @JsonController('/cookie')
 export class CookieAuthController {
-  constructor(private readonly jwt: JwtManager, private readonly users: UserStore) {}
+  constructor(private readonly jwt: JwtManager, private readonly passwords: PasswordCheck) {}
 
   @Post('/login')
   @HttpCode(200)
-  async login(@Body() body: LoginDto, @Http() http: DriverContext, @Req() req: ClientRequest) {
-    if (!(await this.users.verify(body.username, body.password))) throw this.jwt.httpError(401, 'Bad username or password');
+  async login(@JsonBody() body: LoginDto, @Http() http: Http, @Req() req: ClientRequest) {
+    await this.passwords.verify(body, req, http);
     // The session's metadata: what the sessions list shows to tell devices apart.
     const session = { userAgent: req.headers['user-agent'] ?? 'unknown device', ip: req.ip ?? null };
     const { accessToken, refreshToken } = await this.jwt.tokens.createTokenPair(body.username, { fresh: true, session });

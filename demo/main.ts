@@ -49,11 +49,17 @@ function jwksHint(url: string, hmac: boolean): string {
   # JWT_ALGORITHM=ES256 npm start signs with a key pair and publishes its public key there.`;
 }
 
+/** Whether the demo listens on this machine only: there its cookies go over plain HTTP; anywhere else they are Secure (HTTPS only). */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 async function main(): Promise<void> {
   const keys = keyConfig();
   const driver: DemoDriver = process.env.DRIVER === 'express' ? 'express' : 'koa';
-  const app = await createDemoApp({ ...keys, ...(await revocationConfig()) }, driver);
-  const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
+  const host = process.env.HOST ?? '127.0.0.1';
+  const app = await createDemoApp({ ...keys, cookieSecure: !isLoopback(host), ...(await revocationConfig()) }, driver);
+  const server = app.listen(Number(process.env.PORT ?? 3000), host, () => {
     const { port } = server.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}`;
     console.log(`Demo API listening on ${url} (${driver === 'express' ? 'Express' : 'Koa'}; revocations: ${process.env.REDIS_URL ? 'Redis' : 'in memory'})

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import supertest from 'supertest';
 import { JwtManager } from '../src';
+import { manualClock, startDemoInProcess, type InProcessDemo, type ManualClock } from './demo-app';
 import { forEachDriver, hmacToken, SECRET } from './helpers';
 
 /** Starts the demo exactly as `npm start` does, on an ephemeral port; resolves once it prints its URL. */
@@ -100,8 +101,12 @@ describe('demo API, end to end', () => forEachDriver(function (driver) {
     await request.post('/login').send({ username: 'test', password: 'test' }).expect(401);
     await request.post('/login').send({ username: 'test', password: 'correct horse' }).expect(200);
 
+    // The password change ended the session of the first login: its token is refused, even where a token is optional.
+    await request.get('/protected').set(bearer(access)).expect(401, { msg: 'Token has been revoked' });
+    await request.get('/optional').set(bearer(access)).expect(401);
     expect((await request.get('/optional').expect(200)).body).to.deep.equal({ msg: 'Hello, anonymous' });
-    expect((await request.get('/optional').set(bearer(access)).expect(200)).body).to.include({ logged_in_as: 'test' });
+    const { access_token: again } = (await request.post('/login').send({ username: 'test', password: 'correct horse' }).expect(200)).body;
+    expect((await request.get('/optional').set(bearer(again)).expect(200)).body).to.include({ logged_in_as: 'test' });
   });
 
   it('rotates refresh tokens, and /logout revokes the session (memory store)', async () => {
@@ -234,3 +239,148 @@ describe('key rotation example (demo/rotation.ts)', () => {
     expect(jwks.keys.map((k: { kid: string }) => k.kid)).to.deep.equal(['2026-11']);
   });
 });
+
+describe('demo API, in process (clock and limits set by the test)', () => forEachDriver(function (driver) {
+  this.timeout(20_000);
+  let demo: InProcessDemo;
+  let clock: ManualClock;
+  const limits = { perAccount: 3, perClient: 8, windowMs: 60_000, maxKeys: 4 };
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  beforeEach(async () => {
+    clock = manualClock();
+    demo = await startDemoInProcess(driver, { throttle: { ...limits, clock: clock.now } });
+  });
+  afterEach(() => demo.close());
+
+  const login = (username: string, password: string) => demo.request.post('/login').send({ username, password });
+
+  it('change-password ends every other session of the user; the session that changed it lives on', async () => {
+    const here = (await login('test', 'test').expect(200)).body;
+    const stolen = (await login('test', 'test').expect(200)).body;
+    const cookie = await demo.request.post('/cookie/login').send({ username: 'test', password: 'test' }).expect(200);
+    await demo.request.post('/change-password').set(bearer(here.access_token)).send({ newPassword: 'correct horse' }).expect(200);
+
+    await demo.request.get('/protected').set(bearer(here.access_token)).expect(200);
+    await demo.request.post('/refresh').set(bearer(here.refresh_token)).expect(200);
+    await demo.request.get('/protected').set(bearer(stolen.access_token)).expect(401, { msg: 'Token has been revoked' });
+    await demo.request.post('/refresh').set(bearer(stolen.refresh_token)).expect(401);
+    await demo.request.get('/cookie/sessions').set('Cookie', ([] as string[]).concat(cookie.headers['set-cookie']).map((line) => line.split(';')[0]).join('; '))
+      .expect(401);
+  });
+
+  it('a fresh-login token belongs to no session: changing the password with it ends every session', async () => {
+    const session = (await login('test', 'test').expect(200)).body;
+    const fresh = (await demo.request.post('/fresh-login').send({ username: 'test', password: 'test' }).expect(200)).body.access_token as string;
+    await demo.request.post('/change-password').set(bearer(fresh)).send({ newPassword: 'correct horse' }).expect(200);
+    await demo.request.post('/refresh').set(bearer(session.refresh_token)).expect(401);
+    await login('test', 'correct horse').expect(200);
+  });
+
+  it('every login route takes JSON only: a url-encoded form (login CSRF), text/plain or no body answers 415 and sets no cookie', async () => {
+    for (const path of ['/login', '/fresh-login', '/cookie/login']) {
+      const form = await demo.request.post(path).type('form').send('username=test&password=test').expect(415);
+      expect(form.body, path).to.deep.equal({ msg: 'Content-Type must be application/json' });
+      expect(form.headers['set-cookie'], path).to.equal(undefined);
+      await demo.request.post(path).set('Content-Type', 'text/plain').send('{"username":"test","password":"test"}').expect(415);
+      await demo.request.post(path).expect(415);
+      await demo.request.post(path).set('Content-Type', 'application/json; charset=utf-8').send('{"username":"test","password":"test"}').expect(200);
+    }
+  });
+
+  it('cookies are SameSite=Lax, and not Secure on loopback', async () => {
+    const res = await demo.request.post('/cookie/login').send({ username: 'test', password: 'test' }).expect(200);
+    const lines = ([] as string[]).concat(res.headers['set-cookie']);
+    expect(lines).to.have.length(4);
+    for (const line of lines) {
+      expect(line).to.match(/; SameSite=Lax(;|$)/);
+      expect(line).not.to.match(/; Secure/);
+    }
+  });
+
+  it('an account that failed its limit is refused, the right password too, with 429 and Retry-After until the window passes', async () => {
+    for (let i = 0; i < limits.perAccount; i++) await login('test', `wrong-${i}`).expect(401);
+    const refused = await login('test', 'test').expect(429);
+    expect(refused.body).to.deep.equal({ msg: 'Too many failed logins; try again later' });
+    expect(refused.headers['retry-after']).to.equal('60');
+    await demo.request.post('/cookie/login').send({ username: 'test', password: 'test' }).expect(429);
+    await demo.request.post('/fresh-login').send({ username: 'test', password: 'test' }).expect(429);
+    clock.advance(45_000);
+    expect((await login('test', 'test').expect(429)).headers['retry-after']).to.equal('15');
+    clock.advance(15_000);
+    await login('test', 'test').expect(200);
+  });
+
+  it('40 wrong passwords in a row: the throttle answers from the limit on, and the right one does not work then', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await login('test', `guess-${i}`)).status);
+    expect(statuses.filter((status) => status === 401)).to.have.length(limits.perAccount);
+    expect(statuses.slice(limits.perAccount).every((status) => status === 429)).to.equal(true);
+    await login('test', 'test').expect(429);
+  });
+
+  it('concurrent guesses are counted as they start: a burst gets no more answers than the limit', async () => {
+    const statuses = (await Promise.all(Array.from({ length: 12 }, (_, i) => login('test', `burst-${i}`)))).map((res) => res.status);
+    expect(statuses.filter((status) => status === 401)).to.have.length(limits.perAccount);
+    expect(statuses.filter((status) => status === 429)).to.have.length(12 - limits.perAccount);
+  });
+
+  it('a client rotating accounts is stopped by its own limit, and its successful logins in between reset nothing', async () => {
+    for (let i = 0; i < limits.perClient; i++) {
+      await login(`victim-${i}`, 'guess').expect(401);
+      // The attacker's own account, between guesses: a success takes back its own attempt only.
+      if (i < limits.perClient - 1) await login('test', 'test').expect(200);
+    }
+    await login('victim-next', 'guess').expect(429);
+    await login('test', 'test').expect(429);
+    clock.advance(limits.windowMs);
+    await login('test', 'test').expect(200);
+  });
+
+  it('bounded memory: at most maxKeys accounts are counted; past it the oldest count is dropped', async () => {
+    for (let i = 0; i < limits.perAccount; i++) await login('test', `wrong-${i}`).expect(401);
+    await login('test', 'test').expect(429);
+    for (const name of ['a', 'b', 'c']) await login(name, 'x').expect(401);
+    await login('test', 'test').expect(429); // four accounts counted: all of them
+    await login('d', 'x').expect(401); // a fifth: the oldest, 'test', is dropped
+    await login('test', 'test').expect(200);
+  });
+
+  it('refuses what is not a JSON object on every body route with 400 { msg }, never 500', async () => {
+    const fresh = (await demo.request.post('/fresh-login').send({ username: 'test', password: 'test' }).expect(200)).body.access_token as string;
+    const routes: Array<[string, Record<string, string>]> = [['/login', {}], ['/fresh-login', {}], ['/cookie/login', {}], ['/change-password', bearer(fresh)]];
+    for (const [path, headers] of routes) {
+      for (const body of ['[]', '[{"username":"test","password":"test"}]', '[["test","test"]]', '[1]', '["a"]', '[null]']) {
+        const res = await demo.request.post(path).set(headers).set('Content-Type', 'application/json').send(body).expect(400);
+        expect(res.body, `${path} ${body}`).to.deep.equal({ msg: 'The body must be a JSON object' });
+      }
+      for (const body of ['null', '"test"', '42', 'true']) {
+        expect((await demo.request.post(path).set(headers).set('Content-Type', 'application/json').send(body).expect(400)).body).to.have.property('msg');
+      }
+    }
+    await demo.request.post('/change-password').set(bearer(fresh)).send({ newPassword: 'long enough' }).expect(200);
+  });
+
+  it('POST /logout with a refresh_token that is not a string answers 422 { msg }', async () => {
+    for (const value of [true, false, 42, 0, {}, { a: 1 }, ['x'], [], 'not.a.token']) {
+      const res = await demo.request.post('/logout').send({ refresh_token: value });
+      expect([res.status, res.body], JSON.stringify(value)).to.satisfy(([status, body]: [number, { msg?: unknown }]) =>
+        (status === 422 || status === 401) && typeof body.msg === 'string');
+    }
+    expect((await demo.request.post('/logout').send({ refresh_token: true }).expect(422)).body).to.deep.equal({ msg: 'Invalid token type: a token is a string' });
+  });
+}));
+
+describe('demo API, started on a non-loopback host', () => forEachDriver(function (driver) {
+  this.timeout(20_000);
+  it('sets Secure cookies (SameSite=Lax) when HOST is not loopback', async () => {
+    const demo = await startDemo({ DRIVER: driver, HOST: '0.0.0.0' });
+    try {
+      const res = await supertest(demo.url).post('/cookie/login').send({ username: 'test', password: 'test' }).expect(200);
+      for (const line of ([] as string[]).concat(res.headers['set-cookie'])) expect(line).to.match(/; Secure; SameSite=Lax$/);
+    } finally {
+      demo.child.kill();
+      await once(demo.child, 'exit');
+    }
+  });
+}));

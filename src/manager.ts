@@ -5,7 +5,7 @@ import { now, type JwtClaims, type TokenType } from './claims';
 import { responseSetsCookie, setTokenCookies, unsetTokenCookies } from './cookies';
 import { toSeconds, type Duration } from './duration';
 import { resolveConfig, type Identity, type JwtConfig, type ResolvedConfig } from './config';
-import { JwtError, JwtRequirementMissingError } from './errors';
+import { JwtDecodeError, JwtError, JwtRequirementMissingError } from './errors';
 import type { JwtEventListener, JwtEventName } from './events';
 import type { SessionInfo } from './revocation';
 import { verifyRequest } from './guard';
@@ -26,6 +26,7 @@ import { JwtRequirement, type JwtRequiredOptions } from './requirement';
 import { errorResponse } from './responses';
 import { cookieHeaders, headerLocation, tokenHeaders, type HeaderLocation } from './testing';
 import { TokenFactory, type CreateAccessTokenOptions } from './tokens';
+import { tokenString } from './verify';
 
 /** A dependency-injection container that registers a value for a class, such as typedi's `Container`. */
 export interface ValueContainer {
@@ -219,17 +220,19 @@ export class JwtManager<User = never> {
    * Revokes one token, given as its verified claims (e.g. from `@CurrentJwt()`)
    * or as the raw token (verified first). It is refused with 401
    * `Token has been revoked` from then on, on every instance sharing the
-   * store, until it would have expired.
+   * store, until it would have expired. Anything else (a number, an array, a
+   * token that does not verify) rejects with a {@link JwtError}.
    */
-  async revokeToken(token: JwtClaims | string): Promise<void> {
+  async revokeToken(token: unknown): Promise<void> {
     await this.config.revocation.revokeToken(await this.claimsOf(token));
   }
 
   /**
    * Revokes the token's whole session under rotation: every access and refresh
-   * token of its family. A token without a family is revoked alone.
+   * token of its family. A token without a family is revoked alone. Takes what
+   * {@link revokeToken} takes.
    */
-  async revokeFamily(token: JwtClaims | string): Promise<void> {
+  async revokeFamily(token: unknown): Promise<void> {
     await this.config.revocation.revokeFamily(await this.claimsOf(token));
   }
 
@@ -239,7 +242,8 @@ export class JwtManager<User = never> {
    * `except`, that session (the current device's, say) lives on: "log out everywhere else".
    */
   async revokeAllTokensFor(identity: Identity, options: { except?: string } = {}): Promise<void> {
-    await this.config.revocation.revokeAll(String(identity), options.except);
+    const { except } = options;
+    await this.config.revocation.revokeAll(String(identity), except === undefined ? undefined : sessionIdOf(except));
   }
 
   /**
@@ -250,9 +254,12 @@ export class JwtManager<User = never> {
     return this.config.revocation.sessions(String(identity));
   }
 
-  /** Ends one session of `identity` ("log out that device"): its access and refresh tokens are refused at once, on every instance. */
+  /**
+   * Ends one session of `identity` ("log out that device"): its access and refresh tokens are refused at once,
+   * on every instance. A session id that is not a string rejects with a {@link JwtError} (422).
+   */
   async revokeSession(identity: Identity, sessionId: string): Promise<void> {
-    await this.config.revocation.endSession(String(identity), sessionId);
+    await this.config.revocation.endSession(String(identity), sessionIdOf(sessionId));
   }
 
   /**
@@ -274,14 +281,15 @@ export class JwtManager<User = never> {
 
   /**
    * Sets the access-token cookie and its CSRF cookie on the response (Koa's `ctx`,
-   * or Express's `res`); `maxAge` in seconds (or `'15m'`).
+   * or Express's `res`); `maxAge` in seconds (or `'15m'`). A `token` that is not
+   * a valid token (not a string, say) rejects with a {@link JwtError} and sets nothing.
    */
-  async setAccessCookies(ctx: DriverContext, token: string, maxAge?: Duration): Promise<void> {
+  async setAccessCookies(ctx: DriverContext, token: unknown, maxAge?: Duration): Promise<void> {
     await this.setCookies(bindRequest(ctx), 'access', token, maxAge);
   }
 
-  /** Sets the refresh-token cookie and its CSRF cookie on the response. */
-  async setRefreshCookies(ctx: DriverContext, token: string, maxAge?: Duration): Promise<void> {
+  /** Sets the refresh-token cookie and its CSRF cookie on the response; takes what {@link setAccessCookies} takes. */
+  async setRefreshCookies(ctx: DriverContext, token: unknown, maxAge?: Duration): Promise<void> {
     await this.setCookies(bindRequest(ctx), 'refresh', token, maxAge);
   }
 
@@ -396,14 +404,17 @@ export class JwtManager<User = never> {
     container.set(TokenFactory, this.tokens);
   }
 
-  private async setCookies(request: BoundRequest, type: TokenType, token: string, maxAge?: Duration): Promise<void> {
+  private async setCookies(request: BoundRequest, type: TokenType, input: unknown, maxAge?: Duration): Promise<void> {
+    const token = tokenString(input);
     const claims = await this.tokens.decodeToken(token);
     const seconds = maxAge === undefined ? undefined : toSeconds(maxAge, 'maxAge');
     setTokenCookies(request.adapter, request.ctx, this.config.cookies, type, token, claims, seconds);
   }
 
-  private async claimsOf(token: JwtClaims | string): Promise<JwtClaims> {
-    return typeof token === 'string' ? this.tokens.decodeToken(token, { allowExpired: true }) : token;
+  /** Claims as given (an object that is not an array), else the claims of the token `token` is; anything else rejects in `decodeToken`. */
+  private async claimsOf(token: unknown): Promise<JwtClaims> {
+    const claims = typeof token === 'object' && token !== null && !Array.isArray(token);
+    return claims ? token as JwtClaims : this.tokens.decodeToken(token, { allowExpired: true });
   }
 
   /** The request's state, at once or later; a failure rejects with the response it becomes. */
@@ -419,6 +430,12 @@ export class JwtManager<User = never> {
       return refusal(this.config, request, error);
     }
   }
+}
+
+/** A session id as the stores take it: a string, whatever the caller passed (it may come from a request). */
+function sessionIdOf(sessionId: unknown): string {
+  if (typeof sessionId !== 'string') throw new JwtDecodeError('Invalid session id: a session id is a string');
+  return sessionId;
 }
 
 function authorized(): true {

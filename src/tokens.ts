@@ -158,8 +158,11 @@ export class TokenFactory<User = never> {
     return this.sign(subject, plan, false, renewed, family);
   }
 
-  /** Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid. */
-  async decodeToken(token: string, options?: VerifyOptions): Promise<JwtClaims> {
+  /**
+   * Verifies `token` and returns its claims; rejects with a {@link JwtError} when it is not valid,
+   * a value that is not a string included (422), so request input can be passed as it came.
+   */
+  async decodeToken(token: unknown, options?: VerifyOptions): Promise<JwtClaims> {
     return (await verifyToken(token, this.config, options)).claims;
   }
 

@@ -30,10 +30,21 @@ const AUDIENCE_NOT_ACCEPTED = 'Invalid audience: the token names an audience and
 const MAX_NUMERIC_DATE = 253402300799;
 
 /**
+ * `token` if it is a string; else a {@link JwtDecodeError} (422). The first step
+ * of everything that takes a token, since one may come straight from a request
+ * body (`{"refresh_token": true}`) where nothing has checked its type.
+ */
+export function tokenString(token: unknown): string {
+  if (typeof token !== 'string') throw new JwtDecodeError('Invalid token type: a token is a string');
+  return token;
+}
+
+/**
  * Decodes and verifies a compact JWT, or finds it in the verified-token cache.
  * Throws a {@link JwtError}; never echoes the token, a key or an expected value.
  */
-export function verifyToken(token: string, config: ResolvedConfig, options: VerifyOptions = {}): DecodedJwt | Promise<DecodedJwt> {
+export function verifyToken(input: unknown, config: ResolvedConfig, options: VerifyOptions = {}): DecodedJwt | Promise<DecodedJwt> {
+  const token = tokenString(input);
   if (token.length > config.maxTokenLength) throw new JwtDecodeError('Token is too long');
   const cache = options.allowExpired ? undefined : config.cache;
   if (cache === undefined) return decodeAndVerify(token, config, options);

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { JwtError } from '../../src';
-import { forEachDriver, SECRET, startServer, type TestServer } from '../helpers';
+import { Body, HttpCode, JsonController, Param, Post } from 'routing-controllers';
+import { JwtError, JwtManager, type DriverContext } from '../../src';
+import { startDemoInProcess, type InProcessDemo } from '../demo-app';
+import { DriverObject, forEachDriver, SECRET, startServer, type TestServer } from '../helpers';
 import { ec, expectRefusal, SecurityRoutes } from './support';
 
 /**
@@ -98,4 +100,146 @@ describe('fuzzing (fast-check)', () => forEachDriver(function (driver) {
       }), { numRuns: 400 });
     });
   }
+}));
+
+/** Every public function that takes a token (or a session id), fed the `input` of a JSON body as it came. */
+@JsonController('/input')
+class TokenInputRoutes {
+  @Post('/:fn')
+  @HttpCode(200)
+  async take(@Param('fn') fn: string, @Body() body: { input?: unknown }, @DriverObject() http: DriverContext) {
+    const jwt = latest!;
+    const calls: Record<string, () => Promise<unknown>> = {
+      decodeToken: () => jwt.tokens.decodeToken(body.input),
+      decodeExpired: () => jwt.tokens.decodeToken(body.input, { allowExpired: true }),
+      revokeToken: () => jwt.revokeToken(body.input),
+      revokeFamily: () => jwt.revokeFamily(body.input),
+      setAccessCookies: () => jwt.setAccessCookies(http, body.input),
+      setRefreshCookies: () => jwt.setRefreshCookies(http, body.input),
+      revokeSession: () => jwt.revokeSession('alice', body.input as string),
+      revokeAllExcept: () => jwt.revokeAllTokensFor('alice', { except: body.input as string }),
+    };
+    await calls[fn]();
+    return { msg: 'done' };
+  }
+}
+let latest: JwtManager | undefined;
+
+/** Values a JSON body can hold where a token belongs, none of them a token. */
+const NOT_TOKENS: unknown[] = [true, false, 0, 42, -1.5, 1e308, null, [], ['x'], [['a.b.c']], { a: 1 }, { toString: 'a.b.c' }];
+const NOT_OBJECTS: unknown[] = [true, false, 0, 42, -1.5, null, [], ['x']];
+
+describe('fuzzing: every public function that takes a token takes unknown input cleanly', () => forEachDriver(function (driver) {
+  this.timeout(60_000);
+  let server: TestServer;
+  before(async () => {
+    server = await startServer([TokenInputRoutes], { secretKey: SECRET, tokenLocation: ['headers', 'cookies'] }, {}, driver);
+    latest = server.jwt;
+  });
+  after(() => server.close());
+
+  const call = (fn: string, input: unknown) => server.request.post(`/input/${fn}`).send(input === undefined ? {} : { input });
+
+  it('a non-string, an empty string or an over-long string: 422 { msg }, never a TypeError or a 500', async () => {
+    const valid = await server.jwt.tokens.createAccessToken('alice');
+    const wrapped = [[valid], { token: valid }];
+    for (const fn of ['decodeToken', 'decodeExpired', 'setAccessCookies', 'setRefreshCookies']) {
+      for (const input of [undefined, ...NOT_TOKENS, ...wrapped, '', 'x'.repeat(100_000)]) {
+        const res = await call(fn, input);
+        expect([res.status, typeof res.body.msg], `${fn}(${JSON.stringify(input)?.slice(0, 40)})`).to.deep.equal([422, 'string']);
+        expect(res.headers['set-cookie'], fn).to.equal(undefined);
+      }
+    }
+    // revokeToken and revokeFamily take verified claims too: an object is read as claims (a token without jti cannot be revoked alone).
+    for (const fn of ['revokeToken', 'revokeFamily']) {
+      for (const input of [undefined, ...NOT_OBJECTS, [valid], { a: 1 }, '', 'x'.repeat(100_000)]) {
+        const res = await call(fn, input);
+        expect([res.status, typeof res.body.msg], `${fn}(${JSON.stringify(input)?.slice(0, 40)})`).to.deep.equal([422, 'string']);
+      }
+    }
+    for (const fn of ['revokeSession', 'revokeAllExcept']) {
+      for (const input of NOT_TOKENS) {
+        expect((await call(fn, input).expect(422)).body, `${fn}(${JSON.stringify(input)})`).to.deep.equal({ msg: 'Invalid session id: a session id is a string' });
+      }
+    }
+    expect((await call('decodeToken', true)).body).to.deep.equal({ msg: 'Invalid token type: a token is a string' });
+    await call('setAccessCookies', valid).expect(200);
+  });
+
+  it('any value that is not a string (fast-check): decodeToken, revokeToken and revokeFamily reject with a JwtError', async () => {
+    const notString = fc.anything({ withBigInt: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withNullPrototype: true })
+      .filter((value) => typeof value !== 'string');
+    const jwt = server.jwt;
+    await fc.assert(fc.asyncProperty(notString, async (input) => {
+      const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
+      const calls: Array<Promise<unknown>> = [jwt.tokens.decodeToken(input), jwt.tokens.decodeToken(input, { allowExpired: true })];
+      if (!isObject) calls.push(jwt.revokeToken(input), jwt.revokeFamily(input));
+      for (const result of await Promise.allSettled(calls)) {
+        expect(result.status).to.equal('rejected');
+        expect((result as PromiseRejectedResult).reason).to.be.instanceOf(JwtError);
+      }
+    }), { numRuns: 500 });
+    for (const input of [Symbol('token'), () => 'a.b.c', undefined]) {
+      const error = await jwt.tokens.decodeToken(input).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(JwtError);
+    }
+  });
+}));
+
+/**
+ * The demo at volume: every route, bodies of every JSON shape and each field of
+ * the wrong type. Nothing answers 5xx, everything answers JSON.
+ */
+describe('fuzzing the demo API: bad input on every route', () => forEachDriver(function (driver) {
+  this.timeout(120_000);
+  let demo: InProcessDemo;
+  let bearer: Record<string, string>;
+  before(async () => {
+    // Limits high enough that the fuzzing of credentials meets the checks, not the throttle.
+    demo = await startDemoInProcess(driver, { throttle: { perAccount: 1e6, perClient: 1e6 } });
+    const fresh = (await demo.request.post('/fresh-login').send({ username: 'test', password: 'test' }).expect(200)).body.access_token as string;
+    bearer = { Authorization: `Bearer ${fresh}` };
+  });
+  after(() => demo.close());
+
+  const routes = ['/login', '/fresh-login', '/cookie/login', '/change-password', '/logout', '/refresh', '/logout-everywhere', '/whoami',
+    '/cookie/refresh', '/cookie/logout', '/cookie/logout-others', '/cookie/sessions/x/end'];
+  const dtoRoutes = ['/login', '/fresh-login', '/cookie/login', '/change-password'];
+
+  async function post(path: string, body: string, authorized: boolean): Promise<{ status: number; body: unknown }> {
+    // Never the session's own token on the routes that would end it.
+    const headers = authorized && path === '/change-password' ? bearer : {};
+    const res = await demo.request.post(path).set(headers).set('Content-Type', 'application/json').send(body);
+    expect(res.status, `${path} ${body.slice(0, 80)}: ${JSON.stringify(res.body).slice(0, 200)}`).to.be.within(200, 499);
+    expect(res.headers['content-type'], path).to.match(/^application\/json/);
+    return res;
+  }
+
+  it('arrays, null, strings, numbers and nested values as the whole body: 400 on every DTO route, never 5xx anywhere', async () => {
+    const shapes = ['[]', '[{"username":"test","password":"test"}]', '[[]]', '[1,2]', 'null', '"test"', '42', 'true', '{}', '{"a":{"b":{"c":[]}}}'];
+    for (const path of routes) {
+      for (const body of shapes) {
+        const res = await post(path, body, true);
+        if (dtoRoutes.includes(path)) expect(res.status, `${path} ${body}`).to.equal(400);
+      }
+    }
+  });
+
+  it('each field of the wrong type: 400 on the DTO routes, 422 or 401 for a refresh_token, never 5xx', async () => {
+    const wrong: unknown[] = [true, 0, -1, 1.5, null, [], ['test'], {}, { $ne: '' }, 'x'.repeat(201), ''];
+    for (const value of wrong) {
+      for (const body of [{ username: value, password: 'test' }, { username: 'test', password: value }]) {
+        for (const path of ['/login', '/fresh-login', '/cookie/login']) expect((await post(path, JSON.stringify(body), true)).status, `${path} ${JSON.stringify(body)}`).to.equal(400);
+      }
+      expect((await post('/change-password', JSON.stringify({ newPassword: value }), true)).status, JSON.stringify(value)).to.equal(400);
+      expect((await post('/logout', JSON.stringify({ refresh_token: value }), false)).status, JSON.stringify(value)).to.be.oneOf([401, 422]);
+    }
+  });
+
+  it('arbitrary JSON values (fast-check) on every route: never a 5xx, always a JSON answer', async () => {
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...routes), fc.jsonValue({ maxDepth: 3 }), async (path, value) => {
+      const res = await post(path, JSON.stringify(value), true);
+      if (dtoRoutes.includes(path) && (typeof value !== 'object' || value === null || Array.isArray(value))) expect(res.status).to.equal(400);
+    }), { numRuns: 300 });
+  });
 }));
