@@ -57,12 +57,17 @@ export async function createDemoApp(config: JwtConfig, driver: DemoDriver = 'koa
     useExpressServer(app, options);
     // A malformed body answers { msg }, and routing-controllers' answered errors keep the connection open.
     app.use(jwt.expressErrorHandler());
-    return app;
+    return answeringClientErrors(app, jwt);
   }
   const app = new Koa();
   // A malformed body answers { msg }, not Koa's text/plain.
   app.use(jwt.koaErrorHandler());
-  return useKoaServer(app, options);
+  return answeringClientErrors(useKoaServer(app, options), jwt);
+}
+
+/** Oversized headers and malformed requests answer { msg } too, and the client reads the answer instead of a reset. */
+function answeringClientErrors(app: DemoApp, jwt: JwtManager): DemoApp {
+  return { listen: (port, host, listening) => app.listen(port, host, listening).on('clientError', jwt.clientErrorHandler()) };
 }
 
 /** The audit trail: every security event on one line (never a token), the place for logs and metrics. */

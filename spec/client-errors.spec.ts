@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Agent, request as httpRequest } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Body, Get, JsonController, Post, UseBefore } from 'routing-controllers';
 import { CurrentIdentity, JwtRequired, verifyJwtInRequest, type ExpressRequestLike, type JwtMiddleware, type KoaContextLike } from '../src';
 import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
@@ -77,5 +77,59 @@ describe('the error handlers for what the body parser refuses', () => forEachDri
     } finally {
       agent.destroy();
     }
+  });
+}));
+
+/** What a raw client got for `head` (and, with `stream`, that many more bytes sent after it): the response, its socket error, and the server's count of bytes read. */
+async function rawExchange(server: TestServer, head: string, stream = 0): Promise<{ response: string; error?: string; serverRead: number; sent: number }> {
+  const serverRead = new Promise<number>((resolve) => server.server.once('connection', (socket: Socket) => socket.once('close', () => resolve(socket.bytesRead))));
+  const { port } = new URL(server.url);
+  const client = connect(Number(port), '127.0.0.1');
+  let response = '';
+  let error: string | undefined;
+  let sent = 0;
+  client.on('data', (chunk) => { response += chunk; }).on('error', (e: NodeJS.ErrnoException) => { error = e.code; });
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  client.write(head);
+  // A client that goes on sending header bytes after the answer, respecting backpressure, until it has sent `stream` or the server closes.
+  const chunk = Buffer.alloc(65_536, 'a');
+  while (sent < stream && !client.destroyed) {
+    sent += chunk.length;
+    if (!client.write(chunk)) await new Promise((resolve) => { client.once('drain', resolve); client.once('close', resolve); });
+  }
+  await closed;
+  return { response, error, serverRead: await serverRead, sent };
+}
+
+/** The README's set-up: `server.on('clientError', jwt.clientErrorHandler())` (startServer does it). */
+describe('the clientError handler for what node\'s HTTP parser refuses', () => forEachDriver(function (driver) {
+  let server: TestServer;
+  before(async () => { server = await startServer([ClientRoutes], { secretKey: SECRET, errorMessageKey: 'error' }, {}, driver); });
+  after(() => server.close());
+
+  const answer = (status: string, body: unknown) => {
+    const text = JSON.stringify(body);
+    return `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`;
+  };
+
+  it('headers beyond maxHeaderSize: 431 in the library\'s shape, the whole request read, and a clean close (no reset) on every Node line', async () => {
+    // Far beyond what the server reads at once (64 KiB): node's own answer closed with that unread, and the kernel reset the connection.
+    const head = `GET /client/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(300_000)}\r\n\r\n`;
+    const { response, error, serverRead } = await rawExchange(server, head);
+    expect({ response, error }).to.deep.equal({ response: answer('431 Request Header Fields Too Large', { error: 'Request Header Fields Too Large' }), error: undefined });
+    expect(serverRead).to.equal(Buffer.byteLength(head));
+  });
+
+  it('a malformed request: 400 in the library\'s shape', async () => {
+    const { response, error } = await rawExchange(server, 'GET /client/me HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+    expect({ response, error }).to.deep.equal({ response: answer('400 Bad Request', { error: 'Bad Request' }), error: undefined });
+  });
+
+  it('a client that goes on sending after the answer is cut off after 1 MiB more', async () => {
+    const { response, serverRead, sent } = await rawExchange(server, `GET /client/me HTTP/1.1\r\nHost: x\r\nX-Pad: `, 64 << 20);
+    expect(serverRead).to.be.below(2 << 20);
+    expect(sent).to.be.below(64 << 20);
+    // The answer went out first (whether the client still reads it once the connection is reset is up to its TCP stack).
+    expect(answer('431 Request Header Fields Too Large', { error: 'Request Header Fields Too Large' }).startsWith(response)).to.equal(true);
   });
 }));

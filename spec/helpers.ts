@@ -78,6 +78,8 @@ export interface TestServer {
   readonly jwt: JwtManager;
   readonly request: ReturnType<typeof supertest.agent>;
   readonly url: string;
+  /** The node HTTP server, with the README's `clientError` handler on it. */
+  readonly server: Server;
   close(): Promise<void>;
 }
 
@@ -97,11 +99,14 @@ export async function startServer(
     ...options,
   }, middlewares(jwt), afterRoutes(jwt));
   const { server, url } = await listen(app);
+  // The README's set-up: what node's parser refuses (oversized headers) answers in the library's shape.
+  server.on('clientError', jwt.clientErrorHandler());
   return {
     driver,
     jwt,
     request: supertest.agent(url),
     url,
+    server,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { JsonHttpError, writeErrorResponse } from './http-error';
 import type { KoaMiddleware } from './request/adapter';
 import { answerFailure, type ExpressRequestLike, type ExpressResponseLike } from './request/adapter-express';
@@ -62,4 +63,67 @@ export function expressErrorHandler(httpError: HttpErrorFactory): ExpressErrorHa
     if (!answer) return next(error);
     writeErrorResponse(res, answer);
   };
+}
+
+/** A listener for node's `clientError` event: `server.on('clientError', jwt.clientErrorHandler())`. */
+export type ClientErrorHandler = (error: Error, socket: Duplex) => void;
+
+/** How long, and for how many more bytes, an answered connection is read before it is closed regardless. */
+const LINGER_MS = 2_000;
+const LINGER_BYTES = 1 << 20;
+
+/** node's own choice of status for the parser's errors (its default `clientError` answer). */
+function clientErrorStatus(code: unknown): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return 413;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+/**
+ * Answers a request node's HTTP parser refused (headers beyond `maxHeaderSize`,
+ * a malformed request line, a request timeout) in the library's shape, e.g. 431
+ * `{ "msg": "Request Header Fields Too Large" }`, and closes the connection only
+ * once the client has read it. Node's default answer closes the socket straight
+ * after writing its bare 431, with the rest of the request unread: the kernel
+ * then resets the connection (TCP RST), and a client still sending or reading
+ * — Node 24's own HTTP client every time, curl, browsers depending on timing —
+ * gets ECONNRESET instead of the 431. Here the connection is half-closed after
+ * the answer and the rest of the request read and dropped until the client
+ * closes its end (a lingering close, as Apache and nginx do), for at most
+ * 2 seconds and 1 MiB.
+ */
+export function clientErrorHandler(httpError: HttpErrorFactory): ClientErrorHandler {
+  // The parser, once failed, reports each further chunk of the request (and its end) as another client error.
+  const lingering = new WeakMap<Duplex, number>();
+  return (error, socket) => {
+    const answeredAt = lingering.get(socket);
+    if (answeredAt !== undefined) {
+      if (socket.readableEnded || bytesRead(socket) - answeredAt > LINGER_BYTES) socket.destroy();
+      return;
+    }
+    const code = (error as { code?: unknown }).code;
+    // Nothing to answer on a connection that is gone, or whose response has begun.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const status = clientErrorStatus(code);
+    const body = JSON.stringify(httpError(status, STATUS_CODES[status] ?? 'Bad Request').toJSON());
+    lingering.set(socket, bytesRead(socket));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+      + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+}
+
+/** The bytes read from a socket so far (a `net.Socket`'s `bytesRead`; 0 for a stream without one). */
+function bytesRead(socket: Duplex): number {
+  const read = (socket as { bytesRead?: unknown }).bytesRead;
+  return typeof read === 'number' ? read : 0;
 }

@@ -33,7 +33,7 @@ export type {
 } from './request/adapter';
 export type { KoaContextLike } from './request/adapter-koa';
 export type { ExpressRequestLike, ExpressResponseLike } from './request/adapter-express';
-export type { ExpressErrorHandler } from './client-errors';
+export type { ClientErrorHandler, ExpressErrorHandler } from './client-errors';
 export {
   JwtErrorCode, JwtError, NoAuthorizationError, InvalidHeaderError, JwtDecodeError, InvalidSignatureError,
   ExpiredTokenError, WrongTokenTypeError, FreshTokenRequiredError, RoleMissingError, UserLookupError,

@@ -1,6 +1,6 @@
 import type { Action } from 'routing-controllers';
 import { reportCallbackError } from './callbacks';
-import { expressErrorHandler, koaErrorHandler, type ExpressErrorHandler } from './client-errors';
+import { clientErrorHandler, expressErrorHandler, koaErrorHandler, type ClientErrorHandler, type ExpressErrorHandler } from './client-errors';
 import { now, type JwtClaims, type TokenType } from './claims';
 import { responseSetsCookie, setTokenCookies, unsetTokenCookies } from './cookies';
 import { toSeconds, type Duration } from './duration';
@@ -214,6 +214,18 @@ export class JwtManager<User = never> {
    */
   expressErrorHandler(): ExpressErrorHandler {
     return expressErrorHandler((status, message) => this.httpError(status, message));
+  }
+
+  /**
+   * The HTTP server: answers a request node's parser refuses before any
+   * middleware runs (headers beyond `maxHeaderSize`, 16 KiB by default; a
+   * malformed request) in the library's shape, e.g. 431
+   * `{ "msg": "Request Header Fields Too Large" }`, and closes the connection
+   * without resetting it, so that the client reads the answer on every Node
+   * line. `server.on('clientError', jwt.clientErrorHandler())`.
+   */
+  clientErrorHandler(): ClientErrorHandler {
+    return clientErrorHandler((status, message) => this.httpError(status, message));
   }
 
   /**
