@@ -137,6 +137,15 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       await server.request.post('/rev/refresh').set(bearer(refresh)).expect(200);
     });
 
+    it('without rotation, a refresh token outside sessions rotated twice starts two sessions', async () => {
+      const jwt = await serve();
+      const claims = await jwt.tokens.decodeToken(await jwt.tokens.createRefreshToken('alice'));
+      const first = await jwt.tokens.rotate(claims);
+      const second = await jwt.tokens.rotate(claims);
+      expect(second.sessionId).not.to.equal(first.sessionId);
+      expect((await jwt.sessions('alice')).map((session) => session.id).sort()).to.deep.equal([first.sessionId, second.sessionId].sort());
+    });
+
     describe('refresh-token rotation', () => {
       let jwt: JwtManager;
       beforeEach(async () => { jwt = await serve({ refreshTokenRotation: true, rotationGracePeriod: '300ms' }); });
@@ -192,6 +201,20 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         await server.request.get('/rev/me').set(bearer(winner.access_token)).expect(401);
         await server.request.post('/rev/refresh').set(bearer(winner.refresh_token)).expect(401);
         expect(await jwt.sessions('alice')).to.deep.equal([]);
+      });
+
+      it('rotate() of one refresh token outside sessions, twice: one session, the record replaced, never counted twice', async () => {
+        const before = new JwtManager({ secretKey: SECRET, revocationStore: store });
+        const claims = await jwt.tokens.decodeToken(await before.tokens.createRefreshToken('alice'));
+        const empty = await held();
+        const first = await jwt.tokens.rotate(claims);
+        const second = await jwt.tokens.rotate(claims);
+        expect(second.sessionId).to.equal(first.sessionId);
+        expect((await jwt.sessions('alice')).map((session) => session.id)).to.deep.equal([first.sessionId]);
+        await jwt.revokeSession('alice', first.sessionId);
+        expect(await jwt.sessions('alice')).to.deep.equal([]);
+        expect(await held()).to.equal(empty);
+        await server.request.get('/rev/me').set(bearer(second.accessToken)).expect(401);
       });
 
       it('N parallel refreshes with the same token: exactly one wins', async () => {

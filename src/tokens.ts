@@ -126,8 +126,10 @@ export class TokenFactory<User = never> {
     let sessionId = typeof claims.fam === 'string' ? claims.fam : undefined;
     let expiresAt: number | undefined;
     if (sessionId === undefined) {
-      // A refresh token from outside any session: its successor starts one, named after it (so its reuse ends it).
-      const started = await this.startSession(subject.identity, refresh, [access.exp, refresh.exp], {}, typeof claims.jti === 'string' ? successorSession(claims.jti) : undefined);
+      // A refresh token from outside any session: its successor starts one; under rotation named after
+      // it (used up, it starts one at most, and its reuse ends that one).
+      const named = this.config.revocation.rotates && typeof claims.jti === 'string' ? successorSession(claims.jti) : undefined;
+      const started = await this.startSession(subject.identity, refresh, [access.exp, refresh.exp], {}, named);
       ({ id: sessionId, expiresAt } = started);
       subject.generation = started.generation;
     } else {

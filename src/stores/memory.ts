@@ -105,6 +105,9 @@ export class MemoryRevocationStore implements RevocationStore {
   startSession(identity: string, fresh: NewSession): StartedSession {
     const now = Date.now();
     const state = this.stateOf(identity, now);
+    // A session started again under its id (a token outside sessions rotated twice) replaces the old record.
+    const replaced = state.sessions.get(fresh.id);
+    if (replaced) this.removeSession(state, replaced);
     const evicted: EndedSession[] = [];
     for (const oldest of state.sessions.values()) {
       if (state.sessions.size < fresh.maxPerIdentity) break;
