@@ -203,6 +203,37 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         expect(await jwt.sessions('alice')).to.deep.equal([]);
       });
 
+      /** A slow refresh (rotate() waiting at the gate) of `token`, with `meanwhile` run while it waits. */
+      async function slowRefresh(token: string, meanwhile: () => Promise<unknown>) {
+        let release!: () => void;
+        gate = new Promise<void>((resolve) => { release = resolve; });
+        const inside = new Promise<void>((resolve) => { entered = resolve; });
+        const pending = server.request.post('/rev/slow-refresh').set(bearer(token)).then((res) => res);
+        await inside;
+        await meanwhile();
+        release();
+        const res = await pending;
+        gate = Promise.resolve();
+        return res;
+      }
+
+      it('a token outside sessions: a logout-everywhere during its refresh, or its reuse, refuses the session the refresh starts', async () => {
+        const before = new JwtManager({ secretKey: SECRET, revocationStore: store });
+        for (const meanwhile of [
+          () => jwt.revokeAllTokensFor('alice'),
+          // Reuse past the grace interval while the first use's refresh has not started its session yet.
+          async (token: string) => {
+            await sleep(350);
+            await server.request.post('/rev/refresh').set(bearer(token)).expect(401, { msg: 'Refresh token reuse detected; every token of this session has been revoked' });
+          },
+        ]) {
+          const outside = await before.tokens.createRefreshToken('alice');
+          const res = await slowRefresh(outside, () => meanwhile(outside));
+          expect(res.status, JSON.stringify(res.body)).to.equal(401);
+          expect(await jwt.sessions('alice')).to.deep.equal([]);
+        }
+      });
+
       it('rotate() of one refresh token outside sessions, twice: one session, the record replaced, never counted twice', async () => {
         const before = new JwtManager({ secretKey: SECRET, revocationStore: store });
         const claims = await jwt.tokens.decodeToken(await before.tokens.createRefreshToken('alice'));

@@ -12,7 +12,7 @@ import { verifyRequest } from './guard';
 import { CorsPreflightResponse, JsonHttpError, JwtHttpError } from './http-error';
 import type { JsonWebKeySet } from './keys';
 import {
-  answerFailure, beforeResponseStarts, expressAdapter, type ExpressRequestLike, type ExpressResponseLike,
+  answerFailure, beforeHeadersSent, expressAdapter, type ExpressRequestLike, type ExpressResponseLike,
 } from './request/adapter-express';
 import type { KoaContextLike } from './request/adapter-koa';
 import {
@@ -332,11 +332,13 @@ export class JwtManager<User = never> {
    * before the routes: `app.use(jwt.implicitRefresh({ within: '5m' }))`, then
    * `useKoaServer(app, …)` or `useExpressServer(app, …)`.
    *
-   * The renewal is made once the action has answered, so a token the action
-   * revoked (a logout that leaves the cookies alone) is never renewed; its
-   * revocation and its session's limits are checked then. On Express, which has
-   * no `await next()`, a request whose cookie expires within `within` has its
-   * response held from its first write until the renewal is decided.
+   * A token revoked during the request (a logout that leaves the cookies
+   * alone) is never renewed, and a renewal checks the token's revocation and its
+   * session's limits. On Koa the renewal is made once the action has answered.
+   * Express has no `await next()`: there the renewal is made before the action,
+   * and added as the response's headers go out unless this process revoked
+   * anything of the identity meanwhile (a revocation, an ended session, a
+   * logout-everywhere).
    */
   implicitRefresh(options: { within: Duration }): JwtMiddleware {
     const within = toSeconds(options.within, 'implicitRefresh: `within`');
@@ -354,12 +356,13 @@ export class JwtManager<User = never> {
       },
       async (req, res, next) => {
         const request: BoundRequest = { adapter: expressAdapter, ctx: req };
-        // Only a response that may carry a renewal waits for one.
-        if (await this.expiringCookie(request, within)) {
-          // An error answer (which routing-controllers follows with next(error)) goes out at once.
-          beforeResponseStarts(res, () => wanted(request) ? this.renewal(request, within).then((renewal) => {
-            if (renewal && wanted(request)) setCookie(request, renewal);
-          }) : undefined);
+        const claims = await this.expiringCookie(request, within);
+        if (claims) {
+          // Watched before the renewal is made, so no revocation of this process slips between the two.
+          const watch = this.config.revocation.watch(claims[this.config.identityClaim] as string);
+          res.once('close', watch.stop);
+          const renewal = await this.renewed(request, claims);
+          if (renewal) beforeHeadersSent(res, () => { if (wanted(request) && !watch.revoked()) setCookie(request, renewal); });
         }
         next();
       },
@@ -388,8 +391,11 @@ export class JwtManager<User = never> {
   /** A new access token for a request whose valid, unrevoked access cookie expires within `within` seconds. */
   private async renewal(request: BoundRequest, within: number): Promise<Renewal | undefined> {
     const claims = await this.expiringCookie(request, within);
-    if (!claims) return undefined;
-    const { ctx } = request;
+    return claims && this.renewed(request, claims);
+  }
+
+  /** The renewal of the access cookie whose claims are given, or `undefined` when it cannot be made. */
+  private async renewed({ ctx }: BoundRequest, claims: JwtClaims): Promise<Renewal | undefined> {
     try {
       const token = await this.tokens.renew(claims);
       return { token, claims: await this.tokens.decodeToken(token) };

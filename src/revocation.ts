@@ -114,6 +114,8 @@ export class Revocation {
   private readonly deadlines: Deadlines;
   /** Refresh tokens that requests this process is still answering found unrevoked (see {@link parentsStillValid}). */
   private readonly inFlight = new InFlightRefreshes();
+  /** Identities whose renewal waits for its response (Express's implicit refresh), with their watches (see {@link watch}). */
+  private readonly watched = new Map<string, Set<RevocationWatch>>();
 
   constructor(
     private readonly settings: RevocationSettings,
@@ -273,10 +275,34 @@ export class Revocation {
     return session.expiresAt;
   }
 
+  /**
+   * Watches what this process revokes of `identity` from now on, until `stop()`:
+   * a renewal made before an action (Express) is sent only if `revoked()` is
+   * still false when the response goes out. Bounded by the requests in flight.
+   */
+  watch(identity: string): { revoked(): boolean; stop(): void } {
+    const watch: RevocationWatch = { revoked: false };
+    const watches = this.watched.get(identity) ?? new Set<RevocationWatch>();
+    this.watched.set(identity, watches.add(watch));
+    return {
+      revoked: () => watch.revoked,
+      stop: () => {
+        watches.delete(watch);
+        if (watches.size === 0 && this.watched.get(identity) === watches) this.watched.delete(identity);
+      },
+    };
+  }
+
+  /** Something of `identity` is being revoked: every watch of it sees so. */
+  private revoking(identity: string): void {
+    for (const watch of this.watched.get(identity) ?? []) watch.revoked = true;
+  }
+
   /** Revokes one token until it is no longer accepted (its `exp` plus the leeway). */
   async revokeToken(claims: JwtClaims): Promise<void> {
     if (typeof claims.jti !== 'string') throw new JwtDecodeError('Missing claim: jti (a token without one cannot be revoked alone)');
     const identity = this.identityOf(claims);
+    this.revoking(identity);
     const limits = this.markLimits(claims);
     if (limits.ttl !== undefined && limits.ttl <= 0) return;
     const collapsed = await this.settle(() => this.settings.store.revokeToken(identity, claims.jti as string, limits), claims);
@@ -293,6 +319,7 @@ export class Revocation {
 
   /** Ends one session of `identity`. */
   async endSession(identity: string, sessionId: string): Promise<void> {
+    this.revoking(identity);
     const existed = await this.settle(() => this.settings.store.endSession(identity, sessionId), this.subject(identity, sessionId));
     this.emit('logout', { identity, sessionId, request: undefined });
     if (existed) this.ended([{ identity, id: sessionId }], 'revoked');
@@ -300,6 +327,7 @@ export class Revocation {
 
   /** Revokes every token of `identity` issued until now, but those of the session `except`. */
   async revokeAll(identity: string, except?: string): Promise<void> {
+    this.revoking(identity);
     const result: RevokedAll = await this.settle(() => this.settings.store.revokeAll(identity, this.settings.lifetimes.cutoff(), except), this.subject(identity));
     this.emit('logout', { identity, sessionId: undefined, request: undefined });
     this.ended(result.ended.map((id) => ({ identity, id })), 'revoked');
@@ -357,15 +385,37 @@ export class Revocation {
     }
   }
 
-  /** Reuse of a used refresh token: the session it belongs to (or, outside sessions, the one its first use started) ends. */
+  /**
+   * Reuse of a used refresh token: the session it belongs to ends. Outside
+   * sessions, the one its first use started ends; when there is none (yet:
+   * that refresh is still running, or its route started none), every token of
+   * the identity is revoked instead, since what the first use made cannot be told apart.
+   */
   private async reused(claims: JwtClaims, family: string | undefined, request: (() => EventRequest) | undefined): Promise<never> {
     const identity = this.identityOf(claims);
     const sessionId = family ?? successorSession(claims.jti as string);
-    // In a session the store ended it with the answer; outside, the session the first use started ends now.
-    const ended = family !== undefined || await this.settle(() => this.settings.store.endSession(identity, sessionId), claims, request);
+    this.revoking(identity);
+    // In a session the store ended it with the answer.
+    const ended = family !== undefined ? [sessionId] : await this.settle(async () => {
+      if (await this.settings.store.endSession(identity, sessionId)) return [sessionId];
+      return (await this.settings.store.revokeAll(identity, this.settings.lifetimes.cutoff())).ended;
+    }, claims, request);
     this.emit('reuseDetected', { identity, sessionId, request: this.describe(request, 'reuseDetected') });
-    if (ended) this.ended([{ identity, id: sessionId }], 'revoked', request);
+    this.ended(ended.map((id) => ({ identity, id })), 'revoked', request);
     throw new RefreshTokenReuseError();
+  }
+
+  /**
+   * A session was started for a refresh token outside sessions (`claims`), at
+   * the identity's cut-off `generation`: when that is above the token's own, the
+   * token was revoked during its refresh (a logout-everywhere, or its reuse
+   * detected meanwhile), and the session ends again (401).
+   */
+  async successorStarted(claims: JwtClaims, sessionId: string, generation: number): Promise<void> {
+    if (generation <= (typeof claims.gen === 'number' ? claims.gen : 0)) return;
+    const identity = this.identityOf(claims);
+    await this.settle(() => this.settings.store.endSession(identity, sessionId), this.subject(identity, sessionId));
+    throw new RevokedTokenError();
   }
 
   private refuse(claims: JwtClaims, request: (() => EventRequest) | undefined, error: JwtError): never {
@@ -450,6 +500,11 @@ export class Revocation {
  */
 export function successorSession(jti: string): string {
   return jti;
+}
+
+/** One renewal's view of the revocations this process makes. */
+interface RevocationWatch {
+  revoked: boolean;
 }
 
 /** What a store call concerns, read for events: a token's claims, or an identity and session in their place. */

@@ -130,6 +130,7 @@ export class TokenFactory<User = never> {
       // it (used up, it starts one at most, and its reuse ends that one).
       const named = this.config.revocation.rotates && typeof claims.jti === 'string' ? successorSession(claims.jti) : undefined;
       const started = await this.startSession(subject.identity, refresh, [access.exp, refresh.exp], {}, named);
+      await this.config.revocation.successorStarted(claims, started.id, started.generation);
       ({ id: sessionId, expiresAt } = started);
       subject.generation = started.generation;
     } else {

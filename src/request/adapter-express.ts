@@ -39,44 +39,24 @@ function responseOf(req: ExpressRequestLike): ServerResponse {
   return req.res;
 }
 
-/** The calls that start a response; each may send its headers. */
-const STARTS = ['writeHead', 'flushHeaders', 'write', 'end'] as const;
-
 /**
- * Runs `hook` once the action has answered, before anything of the response
- * goes out, and lets it wait for a store: Express has no `await next()` to run
- * code after the action. The hook is called at the response's first
- * `writeHead`, `flushHeaders`, `write` or `end`; when it answers a promise, that
- * call and every one after it are held until the promise settles, then
- * replayed in order. A hook that fails leaves the response as the action made it.
+ * Runs `hook` just before the response's headers go out, while they can still
+ * change: Express has no `await next()` to run code after the action, and
+ * every response, explicit `writeHead` or not, passes through `writeHead`.
  */
-export function beforeResponseStarts(res: ServerResponse, hook: () => Promise<void> | undefined): void {
-  const originals = Object.fromEntries(STARTS.map((name) => [name, res[name]])) as Pick<ServerResponse, (typeof STARTS)[number]>;
-  const held: Array<() => void> = [];
-  const release = () => {
-    Object.assign(res, originals);
-    delete (res as { headersSent?: boolean }).headersSent;
-    for (const call of held) call();
-  };
-  for (const name of STARTS) {
-    res[name] = function held_(this: ServerResponse, ...args: unknown[]) {
-      // The status given to writeHead is the one going out; the hook reads it from the response.
-      if (name === 'writeHead' && typeof args[0] === 'number') res.statusCode = args[0];
-      const call = () => (originals[name] as (...args: unknown[]) => unknown).apply(res, args);
-      if (held.length === 0) {
-        const waiting = hook();
-        if (!waiting) {
-          release();
-          return call();
-        }
-        // Started, for everyone after the action (Express's final handler must not answer 404 meanwhile).
-        Object.defineProperty(res, 'headersSent', { configurable: true, get: () => true });
-        void waiting.catch(() => undefined).then(release);
-      }
-      held.push(call);
-      return name === 'write' ? true : res;
-    } as never;
-  }
+export function beforeHeadersSent(res: ServerResponse, hook: () => void): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function writeHeadAfterHook(this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    res.writeHead = writeHead;
+    // The status passed here is the one going out; the hook reads it from the response.
+    if (typeof args[0] === 'number') this.statusCode = args[0];
+    try {
+      hook();
+    } catch {
+      // The response goes out as the action made it.
+    }
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
 }
 
 /**
