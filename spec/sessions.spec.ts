@@ -4,7 +4,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { IncomingMessage } from 'node:http';
 import { Get, JsonController, Post, Req } from 'routing-controllers';
 import {
-  CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, MemoryRevocationStore, RedisRevocationStore, RevocationStoreError,
+  CurrentJwt, JwtManager, JwtRefreshTokenRequired, JwtRequired, MemoryRevocationStore, RedisRevocationStore, RevocationStoreError, JwtError,
   type JwtClaims, type JwtConfig, type JwtEventName, type JwtEvents, type RevocationStore,
 } from '../src';
 import { SECRET, startServer, type Driver, type TestServer } from './helpers';
@@ -314,6 +314,25 @@ sessionSuite('Redis store (three-node Redis Cluster)', async (ctx) => {
 after(async () => {
   for (const client of clients) client.disconnect();
   await localCluster?.destroy();
+});
+
+describe('sessions: rotate() and renew() outside a refresh route', () => {
+  it('past the session\'s limits both are refused, whatever the tokens\' own exp (memory store, whose clock the test moves)', async () => {
+    const jwt = new JwtManager({ secretKey: SECRET, refreshTokenRotation: true, sessionMaxAge: 60, leeway: 600 });
+    const login = await jwt.tokens.createTokenPair('alice');
+    const [access, refresh] = await Promise.all([jwt.tokens.decodeToken(login.accessToken), jwt.tokens.decodeToken(login.refreshToken)]);
+    const restore = shiftClock(61_000);
+    try {
+      for (const attempt of [() => jwt.tokens.rotate(refresh), () => jwt.tokens.renew(access)]) {
+        const refused = await attempt().then(() => undefined, (error: unknown) => error);
+        expect(refused).to.be.instanceOf(JwtError);
+        expect((refused as JwtError).httpCode).to.equal(401);
+      }
+      expect(await jwt.sessions('alice')).to.deep.equal([]);
+    } finally {
+      restore();
+    }
+  });
 });
 
 describe('sessions: the storeUnavailable event', () => {

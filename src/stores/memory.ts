@@ -129,7 +129,7 @@ export class MemoryRevocationStore implements RevocationStore {
   rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): SessionEnd | undefined {
     const now = Date.now();
     const session = this.identities.get(identity)?.sessions.get(sessionId);
-    if (!session || session.expires <= now) return undefined;
+    if (!session || session.expires <= now || !sessionAlive(session, now)) return undefined;
     session.current = jti;
     session.expires = Math.max(session.expires, expiresAt(now, ttl));
     return { expiresAt: session.expiresAt };

@@ -193,11 +193,13 @@ session.u = t
 redis.call('SET', KEYS[3], cjson.encode(session), 'KEEPTTL')
 return { 'active', session.x or -1 }`;
 
-// KEYS: record, sessions index; ARGV: the successor's jti, ttl. Answers the session's absolute end (-1: none), 0 when it ended.
+// KEYS: record, sessions index; ARGV: the successor's jti, ttl. Answers the session's absolute end (-1: none), 0 when it ended or is past its limits.
 const ROTATED = `${LIB}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local session = cjson.decode(raw)
+local t = now()
+if (session.x and t >= session.x) or (session.t and t - session.u > session.t) then return 0 end
 session.r = ARGV[1]
 redis.call('SET', KEYS[1], cjson.encode(session), 'KEEPTTL')
 extend(KEYS[1], ARGV[2], true)

@@ -43,7 +43,8 @@ export interface RevocationStore {
   /**
    * Records the refresh token that succeeds a rotation (`jti`) and extends the
    * session's record to `ttl`. Answers the session's absolute end, or
-   * `undefined` when the session has ended meanwhile.
+   * `undefined` when the session has ended meanwhile or is past its limits
+   * ({@link sessionAlive}).
    */
   rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): SessionEnd | undefined | Promise<SessionEnd | undefined>;
   /** Ends one session: every token of it is refused from now on. `false` when it did not exist. */
