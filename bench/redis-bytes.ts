@@ -16,6 +16,7 @@ function counting(redis: Redis): { client: RedisClientLike; commands: () => numb
   const client: RedisClientLike = {
     mget: (...keys) => { commands++; return redis.mget(...keys); },
     eval: (script, numberOfKeys, ...args) => { commands++; return redis.eval(script, numberOfKeys, ...args); },
+    evalsha: (sha, numberOfKeys, ...args) => { commands++; return redis.evalsha(sha, numberOfKeys, ...args); },
     get status() { return redis.status; },
   };
   return { client, commands: () => commands };

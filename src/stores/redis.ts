@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   RevocationStoreError, sessionAlive, type NewSession, type RefreshOutcome, type RefreshUse, type RevocationStore, type RevokedAll,
   type SessionEnd, type SessionUse, type StartedSession, type StoredSession, type StoredToken, type TokenRevocation, type TokenStatus,
@@ -10,6 +11,12 @@ import {
 export interface RedisClientLike {
   mget(...keys: string[]): Promise<Array<string | null>>;
   eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  /**
+   * `EVALSHA`: runs a script from Redis' script cache by its SHA-1, so a script's
+   * text crosses the wire once per server instead of with every call. Optional:
+   * without it, every script is sent whole with `EVAL`.
+   */
+  evalsha?(sha1: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
   /** `CONFIG GET maxmemory-policy`, to warn when Redis may evict revocations. */
   config?(subcommand: 'GET', parameter: string): Promise<unknown>;
   /** The connection's state (`'ready'` once connected), so the policy is read once there is a connection. */
@@ -109,18 +116,28 @@ local function mark(markKey, marksKey, cutKey, horizonKey, sessionsKey, base, tt
 end
 `;
 
+/** A Lua script and its SHA-1, computed once: the name Redis caches it under. */
+interface Script {
+  readonly text: string;
+  readonly sha: string;
+}
+
+function script(text: string): Script {
+  return { text, sha: createHash('sha1').update(text).digest('hex') };
+}
+
 // KEYS: cut-off, horizon, sessions index, marks index; ARGV: base, ttl, except.
-const REVOKE_ALL = `${LIB}
-return revokeAll(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])`;
+const REVOKE_ALL = script(`${LIB}
+return revokeAll(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])`);
 
 // KEYS: mark, marks index, cut-off, horizon, sessions index; ARGV: base, ttl, max per identity, cut-off ttl, encoded jti.
-const REVOKE_TOKEN = `${LIB}
-return mark(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], '1')`;
+const REVOKE_TOKEN = script(`${LIB}
+return mark(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], '1')`);
 
 // A refresh token outside sessions used up under rotation, in one step: the first use marks it
 // with its time; a later one is a race within the grace interval, reuse after it.
 // KEYS: as REVOKE_TOKEN; ARGV: as REVOKE_TOKEN, then the token's generation and the grace interval.
-const USE_UP = `${LIB}
+const USE_UP = script(`${LIB}
 local used = redis.call('GET', KEYS[1])
 if used == '1' then return 'revoked' end
 if used then
@@ -129,10 +146,10 @@ if used then
 end
 if tonumber(ARGV[6]) < tonumber(redis.call('GET', KEYS[3]) or '0') then return 'revoked' end
 mark(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tostring(now()))
-return 'active'`;
+return 'active'`);
 
 // KEYS: cut-off, sessions index, record; ARGV: base, id, refresh jti, max age, ttl, metadata, max per identity, encoded id, idle timeout.
-const START_SESSION = `${LIB}
+const START_SESSION = script(`${LIB}
 local t = now()
 local result = { tonumber(redis.call('GET', KEYS[1]) or '0') }
 local session = { i = ARGV[2], c = t, u = t, g = result[1], r = ARGV[3], p = '', pa = 0, m = ARGV[6] }
@@ -160,12 +177,12 @@ local score = t
 if newest[2] and tonumber(newest[2]) >= t then score = tonumber(newest[2]) + 1 end
 redis.call('ZADD', KEYS[2], score, ARGV[8])
 extend(KEYS[2], ARGV[5], existed)
-return result`;
+return result`);
 
 // KEYS: cut-off, mark, record, sessions index; ARGV: generation, jti, grace, rotation, encoded id.
 // Answers the outcome, and with 'active' the session's absolute end (-1: none).
 // Security-relevant deletions come before any write Redis could refuse when out of memory.
-const USE_REFRESH = `${LIB}
+const USE_REFRESH = script(`${LIB}
 if redis.call('EXISTS', KEYS[2]) == 1 then return { 'revoked' } end
 local raw = redis.call('GET', KEYS[3])
 if not raw then return { 'revoked' } end
@@ -191,10 +208,10 @@ if ARGV[4] == '1' then
 end
 session.u = t
 redis.call('SET', KEYS[3], cjson.encode(session), 'KEEPTTL')
-return { 'active', session.x or -1 }`;
+return { 'active', session.x or -1 }`);
 
 // KEYS: record, sessions index; ARGV: the successor's jti, ttl. Answers the session's absolute end (-1: none), 0 when it ended or is past its limits.
-const ROTATED = `${LIB}
+const ROTATED = script(`${LIB}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local session = cjson.decode(raw)
@@ -204,36 +221,37 @@ session.r = ARGV[1]
 redis.call('SET', KEYS[1], cjson.encode(session), 'KEEPTTL')
 extend(KEYS[1], ARGV[2], true)
 extend(KEYS[2], ARGV[2], true)
-return session.x or -1`;
+return session.x or -1`);
 
 // KEYS: record, sessions index; ARGV: encoded id.
-const END_SESSION = `
+const END_SESSION = script(`
 local ended = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-return ended`;
+return ended`);
 
 // KEYS: horizon; ARGV: ttl.
-const EXTEND_HORIZON = `${LIB}
+const EXTEND_HORIZON = script(`${LIB}
 local existed = redis.call('EXISTS', KEYS[1]) == 1
 if ARGV[1] == '' then redis.call('SET', KEYS[1], '1') return 0 end
 if not existed then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) else extend(KEYS[1], ARGV[1], true) end
-return 0`;
+return 0`);
 
 // KEYS: sessions index; ARGV: base. Drops index entries whose record expired.
-const SESSIONS = `
+const SESSIONS = script(`
 local found = {}
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local raw = redis.call('GET', ARGV[1] .. 's:' .. member)
   if raw then table.insert(found, raw) else redis.call('ZREM', KEYS[1], member) end
 end
-return found`;
+return found`);
 
 /**
  * Revocations and sessions in Redis, shared by every instance of the app; works
  * with a single server and with Redis Cluster. All keys of one identity carry the
  * same hash tag, so they live in one slot and one command answers a request: an
  * `MGET` of the identity's cut-off, the token's revoked mark and its session on
- * the hot path, one script for everything else. Each identity holds at most
+ * the hot path, one script for everything else (by SHA with `EVALSHA` when the
+ * client has it: a script's text is sent only to a node that lacks it). Each identity holds at most
  * `maxSessionsPerIdentity` sessions and as many revoked-token marks.
  *
  * Revocation needs `maxmemory-policy noeviction`: an evicting Redis may drop a
@@ -368,8 +386,25 @@ export class RedisRevocationStore implements RevocationStore {
     return `${this.prefix}:{${keyPart(identity) || '%'}}:`;
   }
 
-  private eval(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return this.run(() => this.client.eval(script, keys.length, ...keys, ...args));
+  /**
+   * Runs `script` by its SHA, and sends its text only when the node that answers
+   * lacks it: on the first call, after `SCRIPT FLUSH` or a failover, on a node new
+   * to the Cluster (each node has its own cache, so this is decided per call).
+   * A NOSCRIPT answer means the script did not run, so running it again is safe;
+   * it is never a store failure. Every other error is the store's (fail closed).
+   */
+  private eval(script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return this.run(async () => {
+      if (this.client.evalsha) {
+        try {
+          return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
+        } catch (error) {
+          if (!isNoScript(error)) throw error;
+        }
+      }
+      // EVAL also caches the script on that node, so the next call goes by SHA again.
+      return this.client.eval(script.text, keys.length, ...keys, ...args);
+    });
   }
 
   /** A call to Redis: its failures (connection, timeout, out of memory) are the store's own. */
@@ -380,6 +415,11 @@ export class RedisRevocationStore implements RevocationStore {
       throw new RevocationStoreError('Redis did not answer the revocation store', { cause: error });
     }
   }
+}
+
+/** Redis' answer to an EVALSHA of a script it does not hold: `NOSCRIPT No matching script…`. */
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
 /** A session record as the scripts keep it (short names: it is stored once per session). */
