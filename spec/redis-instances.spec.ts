@@ -2,12 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Get, JsonController } from 'routing-controllers';
 import supertest from 'supertest';
-import { CurrentIdentity, JwtRequired, RedisRevocationStore } from '../src';
+import {
+  CurrentIdentity, JwtRequired, RedisRevocationStore, RevocationStoreError, type RedisClientLike, type RefreshUse,
+} from '../src';
 import { SECRET, startServer, type Driver, type TestServer } from './helpers';
-import { freePortBase, hasRedisServer, PrivateRedis, requireService } from './services';
+import { freePortBase, hasRedisServer, LocalCluster, PrivateRedis, requireService } from './services';
 
 @JsonController('/fault')
 class Routes {
@@ -230,5 +232,140 @@ describe('Redis eviction policy: revocation needs noeviction', function () {
     } finally {
       await server.close();
     }
+  });
+});
+
+/** `redis` as the store sees it, recording the name of every command the store sends. */
+function recording(redis: Redis | Cluster, withEvalsha = true): { client: RedisClientLike; sent: string[] } {
+  const sent: string[] = [];
+  const client: RedisClientLike = {
+    mget: (...keys) => { sent.push('mget'); return redis.mget(...keys); },
+    eval: (script, numberOfKeys, ...args) => { sent.push('eval'); return redis.eval(script, numberOfKeys, ...args); },
+  };
+  if (withEvalsha) client.evalsha = (sha, numberOfKeys, ...args) => { sent.push('evalsha'); return redis.evalsha(sha, numberOfKeys, ...args); };
+  return { client, sent };
+}
+
+const USE: RefreshUse = { rotation: true, grace: 0, mark: { ttl: 60_000, maxPerIdentity: 100, cutoffTtl: 60_000 } };
+
+/**
+ * One identity's life through every script, checking each answer; `before`
+ * runs ahead of each step (a SCRIPT FLUSH, say).
+ */
+async function lifeOfASession(store: RedisRevocationStore, identity: string, before: () => Promise<void>): Promise<void> {
+  const step = async <T>(run: () => Promise<T>): Promise<T> => { await before(); return run(); };
+  const token = (jti: string) => ({ identity, jti, family: 's1', generation: 0 });
+  const session = { refreshJti: 'r1', maxAge: 60_000, idleTimeout: undefined, ttl: 60_000, metadata: '{}', maxPerIdentity: 100 };
+  await step(() => store.startSession(identity, { id: 's1', ...session }));
+  expect(await step(() => store.useRefreshToken(token('r1'), USE))).to.have.property('outcome', 'active');
+  expect(await step(() => store.rotated(identity, 's1', 'r2', 60_000))).to.not.equal(undefined);
+  // The used-up token again: reuse, which ends the session.
+  expect(await step(() => store.useRefreshToken(token('r1'), USE))).to.have.property('outcome', 'reused');
+  expect(await step(() => store.status(token('r2')))).to.equal('revoked');
+  await step(() => store.startSession(identity, { id: 's2', ...session }));
+  expect((await step(() => store.sessions(identity))).map((found) => found.id)).to.deep.equal(['s2']);
+  expect(await step(() => store.useRefreshToken({ identity, jti: 'alone', generation: 0 }, USE))).to.have.property('outcome', 'active');
+  expect(await step(() => store.revokeToken(identity, 'a1', USE.mark))).to.equal(undefined);
+  expect(await step(() => store.status({ identity, jti: 'a1', generation: 0 }))).to.equal('revoked');
+  expect(await step(() => store.endSession(identity, 's2'))).to.equal(true);
+  const { generation } = await step(() => store.revokeAll(identity, 60_000));
+  expect(await step(() => store.status({ identity, jti: 'a2', generation: generation - 1 }))).to.equal('revoked');
+}
+
+describe('Redis scripts run by SHA (EVALSHA, the text sent only on NOSCRIPT)', function () {
+  this.timeout(30_000);
+  let redisServer: PrivateRedis;
+  let localCluster: LocalCluster;
+  let redis: Redis;
+  let cluster: Cluster;
+
+  before(async function () {
+    requireService(this, hasRedisServer(), 'redis-server/redis-cli not installed');
+    redisServer = new PrivateRedis(freePortBase() + 16);
+    localCluster = new LocalCluster(freePortBase() + 17);
+    [, cluster] = await Promise.all([redisServer.start(), localCluster.start()]);
+    redis = new Redis({ port: redisServer.port, host: '127.0.0.1' });
+    redis.on('error', () => undefined);
+  });
+  after(async () => {
+    redis?.disconnect();
+    cluster?.disconnect();
+    await Promise.all([redisServer?.destroy(), localCluster?.destroy()]);
+  });
+
+  it('after SCRIPT FLUSH before every call, every operation still works: NOSCRIPT falls back to EVAL, never a 503', async () => {
+    const { client, sent } = recording(redis);
+    const store = new RedisRevocationStore(client, { prefix: 'flush', onWarning: () => undefined });
+    await lifeOfASession(store, 'alice', async () => { await redis.script('FLUSH'); });
+    // Each script call: EVALSHA refused, then EVAL.
+    expect(sent.filter((command) => command !== 'mget').join(' ')).to.match(/^(evalsha eval ?)+$/);
+  });
+
+  it('on Redis Cluster, after SCRIPT FLUSH on every node before every call, every operation still works', async () => {
+    const { client, sent } = recording(cluster);
+    const store = new RedisRevocationStore(client, { prefix: 'flush', onWarning: () => undefined });
+    const flushAll = async () => { await Promise.all(cluster.nodes('master').map((node) => node.script('FLUSH'))); };
+    // Identities in different slots, so the scripts run on different nodes.
+    for (const identity of ['alice', 'bob', 'carol']) await lifeOfASession(store, identity, flushAll);
+    expect(sent.filter((command) => command !== 'mget').join(' ')).to.match(/^(evalsha eval ?)+$/);
+    // Then warm (the same identity, so the same node, under another prefix): by SHA alone.
+    await lifeOfASession(store, 'dave', async () => undefined);
+    sent.length = 0;
+    await lifeOfASession(new RedisRevocationStore(client, { prefix: 'warm', onWarning: () => undefined }), 'dave', async () => undefined);
+    expect(sent).to.include('evalsha').and.not.include('eval');
+  });
+
+  it('a steady-state refresh sends EVALSHA and never the script text (seen by MONITOR)', async () => {
+    const store = new RedisRevocationStore(redis, { prefix: 'monitor', onWarning: () => undefined });
+    const session = { id: 's1', refreshJti: 'r1', maxAge: 60_000, idleTimeout: undefined, ttl: 60_000, metadata: '{}', maxPerIdentity: 100 };
+    const refresh = async (jti: string, next: string) => {
+      expect(await store.useRefreshToken({ identity: 'alice', jti, family: 's1', generation: 0 }, USE)).to.have.property('outcome', 'active');
+      await store.rotated('alice', 's1', next, 60_000);
+    };
+    await store.startSession('alice', session);
+    await refresh('r1', 'r2');
+    const monitor = await redis.monitor();
+    try {
+      const seen: string[][] = [];
+      const done = new Promise<void>((resolve) => monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (args[0]?.toLowerCase() === 'echo' && args[1] === 'end of refresh') resolve();
+        // What the scripts call inside Redis shows too, from 'lua'; only what came over the wire counts.
+        else if (source !== 'lua') seen.push(args);
+      }));
+      await refresh('r2', 'r3');
+      await redis.echo('end of refresh');
+      await done;
+      expect(seen.map(([command]) => command.toLowerCase())).to.deep.equal(['evalsha', 'evalsha']);
+      for (const args of seen) {
+        expect(args[1]).to.match(/^[0-9a-f]{40}$/);
+        expect(args.join(' ')).to.not.include('redis.call');
+      }
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('a client with eval only (no evalsha) still works, sending every script whole', async () => {
+    const { client, sent } = recording(redis, false);
+    const store = new RedisRevocationStore(client, { prefix: 'evalonly', onWarning: () => undefined });
+    await lifeOfASession(store, 'alice', async () => undefined);
+    expect(sent).to.include('eval').and.not.include('evalsha');
+  });
+
+  it('fails closed: an EVALSHA error other than NOSCRIPT, or a failed EVAL after it, is a RevocationStoreError', async () => {
+    const evals: string[] = [];
+    const failing = (evalshaError: string): RedisClientLike => ({
+      mget: () => Promise.reject(new Error('not used')),
+      eval: (script) => { evals.push(script); return Promise.reject(new Error('Connection is closed.')); },
+      evalsha: () => Promise.reject(new Error(evalshaError)),
+    });
+    const attempt = (client: RedisClientLike) => new RedisRevocationStore(client, { onWarning: () => undefined })
+      .revokeAll('alice', 60_000).then(() => undefined, (error: unknown) => error);
+    const refused = await attempt(failing('OOM command not allowed when used memory > \'maxmemory\'.'));
+    expect(refused).to.be.instanceOf(RevocationStoreError);
+    expect(evals, 'no EVAL after an error that is not NOSCRIPT').to.have.length(0);
+    const failedFallback = await attempt(failing('NOSCRIPT No matching script. Please use EVAL.'));
+    expect(failedFallback).to.be.instanceOf(RevocationStoreError);
+    expect(evals).to.have.length(1);
   });
 });
