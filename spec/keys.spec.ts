@@ -7,7 +7,9 @@ import {
   type Algorithm, type CallbackErrorHandler, type Jwk, type JwtConfig, type KeyMaterial,
 } from '../src';
 import { accessClaims, b64, forEachDriver, SECRET, startServer, type TestServer } from './helpers';
-import { CERTIFICATE_DER, keyMaterialForms, oddNumber, pssPublicKey, rsaPrivateJwk, rsaPublicJwk } from './key-material';
+import {
+  CERTIFICATE_DER, keyMaterialForms, oddNumber, privateKeyRefusal, pssPublicKey, READS_UNCHECKED_RSA_KEYS, rsaPrivateJwk, rsaPublicJwk,
+} from './key-material';
 
 function keyPairFor(alg: Algorithm): { privateKey: KeyObject; publicKey: KeyObject } {
   if (alg.startsWith('ES')) {
@@ -298,11 +300,15 @@ describe('RSA key bounds', () => {
     }
     expect(() => new JwtManager({ algorithm: 'PS256', publicKey: big })).to.throw(/`publicKey` is an RSA key of 16384 bits/);
     expect(() => new JwtManager({ algorithm: 'RS256', publicKey: rsaPublicJwk(8200) })).to.throw(/RSA key of 8200 bits; at most 8192/);
-    expect(() => new JwtManager({ algorithm: 'RS512', privateKey: rsaPrivateJwk(16384) })).to.throw(/`privateKey` is an RSA key of 16384 bits/);
-    expect(() => new JwtManager({ algorithm: 'RS512', privateKey: createPrivateKey({ key: rsaPrivateJwk(16384) as JsonWebKey, format: 'jwk' }) }))
-      .to.throw(/`privateKey` is an RSA key of 16384 bits/);
+    expect(() => new JwtManager({ algorithm: 'RS512', privateKey: rsaPrivateJwk(16384) })).to.throw(privateKeyRefusal(/`privateKey` is an RSA key of 16384 bits/));
+    // Where node checks a private key as it reads it (24), no such KeyObject can exist.
+    if (READS_UNCHECKED_RSA_KEYS) {
+      expect(() => new JwtManager({ algorithm: 'RS512', privateKey: createPrivateKey({ key: rsaPrivateJwk(16384) as JsonWebKey, format: 'jwk' }) }))
+        .to.throw(/`privateKey` is an RSA key of 16384 bits/);
+    }
     expect(() => new JwtManager({ keys: [{ kid: 'k', algorithm: 'RS256', publicKey: big }] })).to.throw(/keys\[0\]: `publicKey` is an RSA key of 16384 bits/);
-    expect(() => new JwtManager({ keys: [{ kid: 'k', algorithm: 'PS384', privateKey: rsaPrivateJwk(10240) }] })).to.throw(/keys\[0\]: `privateKey` is an RSA key of 10240 bits/);
+    expect(() => new JwtManager({ keys: [{ kid: 'k', algorithm: 'PS384', privateKey: rsaPrivateJwk(10240) }] }))
+      .to.throw(privateKeyRefusal(/keys\[0\]: `privateKey` is an RSA key of 10240 bits/));
     // Another algorithm signing, RSA verifying only: the verifying key is bounded too.
     expect(() => new JwtManager({ secretKey: SECRET, decodeAlgorithms: ['HS256', 'RS256'], publicKey: big })).to.throw(/RSA key of 16384 bits/);
     expect(() => new JwtManager({ algorithm: 'RS256', publicKey: rsaPublicJwk(8192) })).not.to.throw();
@@ -331,7 +337,7 @@ describe('RSA key bounds', () => {
       const message = /has an RSA public exponent of .*; it must be odd, from 3 to 2\^32 - 1 \(65537 is the usual one\)/;
       expect(() => new JwtManager({ algorithm: 'RS256', publicKey: rsaPublicJwk(3072, e) }), name).to.throw(message);
       expect(() => new JwtManager({ algorithm: 'RS256', publicKey: asPem(rsaPublicJwk(3072, e)) }), name).to.throw(message);
-      expect(() => new JwtManager({ algorithm: 'RS256', privateKey: rsaPrivateJwk(2048, e) }), name).to.throw(message);
+      expect(() => new JwtManager({ algorithm: 'RS256', privateKey: rsaPrivateJwk(2048, e) }), name).to.throw(privateKeyRefusal(message));
       expect(() => new JwtManager({ keys: [{ kid: 'k', algorithm: 'PS512', publicKey: rsaPublicJwk(2048, e) }] }), name).to.throw(/keys\[0\]: `publicKey` has an RSA public exponent/);
     }
     expect(() => new JwtManager({ algorithm: 'RS256', publicKey: hugeExponent })).to.throw(/`publicKey` has an RSA public exponent of one of 3071 bits/);
@@ -402,8 +408,8 @@ describe('keys from loaders, refused at request time', () => forEachDriver((driv
 
   it('an encodeKeyLoader returning an RSA key beyond the bounds, key material for HS256, or a weak secret: 503, no token, reported', async () => {
     const cases: Array<[Algorithm, KeyMaterial, RegExp]> = [
-      ['RS256', rsaPrivateJwk(16384), /the key `encodeKeyLoader` returned is an RSA key of 16384 bits/],
-      ['RS256', rsaPrivateJwk(2048, oddNumber(2047)), /public exponent of one of 2047 bits/],
+      ['RS256', rsaPrivateJwk(16384), privateKeyRefusal(/the key `encodeKeyLoader` returned is an RSA key of 16384 bits/)],
+      ['RS256', rsaPrivateJwk(2048, oddNumber(2047)), privateKeyRefusal(/public exponent of one of 2047 bits/)],
       ['HS256', CERTIFICATE_DER, /is a DER-encoded certificate/],
       ['HS256', 'x'.repeat(32), /distinct pairs? of adjacent bytes/],
     ];
