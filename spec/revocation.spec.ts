@@ -9,6 +9,7 @@ import {
 import { accessClaims, forEachDriver, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 import { InFlightRefreshes } from '../src/in-flight';
 import type { StoredToken } from '../src/stores/store';
+import { ManualClock } from './clock';
 import { connectRedis, freePortBase, hasRedisServer, LocalCluster, requireService } from './services';
 
 @JsonController('/rev')
@@ -600,7 +601,8 @@ describe('refresh tokens in flight (the parents of tokens minted alone)', () => 
   const token = (identity: string): StoredToken => ({ identity, jti: randomUUID(), family: undefined, generation: 0 });
 
   it('are bounded per identity, in all, and in time, whether or not a response is seen to end', () => {
-    const inFlight = new InFlightRefreshes();
+    const clock = new ManualClock();
+    const inFlight = new InFlightRefreshes(clock);
     const forget = Array.from({ length: 20 }, () => inFlight.add(token('alice')));
     expect(inFlight.of('alice')).to.have.length(8);
     for (const f of forget) f();
@@ -608,13 +610,8 @@ describe('refresh tokens in flight (the parents of tokens minted alone)', () => 
     for (let i = 0; i <= 10_000; i++) inFlight.add(token(`user-${i}`));
     expect(inFlight.of('user-0'), 'the oldest identity is forgotten when full').to.deep.equal([]);
     expect(inFlight.of('user-10000')).to.have.length(1);
-    const now = Date.now;
-    Date.now = () => now() + 10_001;
-    try {
-      expect(inFlight.of('user-10000'), 'forgotten after its lifetime').to.deep.equal([]);
-    } finally {
-      Date.now = now;
-    }
+    clock.advance(10_001);
+    expect(inFlight.of('user-10000'), 'forgotten after its lifetime').to.deep.equal([]);
   });
 });
 
