@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { Get, JsonController, Post } from 'routing-controllers';
 import { CurrentIdentity, CurrentJwt, FreshJwtRequired, JwtRequired, type JwtClaims, type JwtHeader } from '../src';
 import { VerifiedTokenCache, type VerifiedToken } from '../src/cache';
+import { TestClock } from './clock';
 import { forEachDriver, SECRET, startServer, type TestServer } from './helpers';
 
 @JsonController('/cache')
@@ -23,8 +24,9 @@ class Routes {
 describe('verified-token cache (on by default)', () => forEachDriver(function (driver) {
   this.timeout(10_000);
   let server: TestServer;
+  const clock = new TestClock();
   const as = (token: string) => ({ Authorization: `Bearer ${token}` });
-  before(async () => { server = await startServer([Routes], { secretKey: SECRET }, {}, driver); });
+  before(async () => { server = await startServer([Routes], { secretKey: SECRET, clock }, {}, driver); });
   after(() => server.close());
 
   it('a revoked token is refused on the very next request, with the cache warm', async () => {
@@ -45,11 +47,10 @@ describe('verified-token cache (on by default)', () => forEachDriver(function (d
   });
 
   it('never serves a token past its exp', async () => {
-    // exp counts whole seconds, so `expiresIn: 1` may leave no time at all: wait for the exp itself instead.
     const token = await server.jwt.tokens.createAccessToken('alice', { expiresIn: 3 });
     await server.request.get('/cache/me').set(as(token)).expect(200);
     const { exp } = await server.jwt.tokens.decodeToken(token);
-    await new Promise((resolve) => setTimeout(resolve, (exp as number + 1) * 1000 - Date.now()));
+    clock.advance((exp as number + 1) * 1000 - clock.now());
     await server.request.get('/cache/me').set(as(token)).expect(401, { msg: 'Token has expired' });
   });
 
@@ -63,11 +64,12 @@ describe('verified-token cache (on by default)', () => forEachDriver(function (d
 }));
 
 describe('verified-token cache: eviction and admission', () => {
-  it('is bounded in time by its ttl', async () => {
-    const cache = new VerifiedTokenCache({ maxEntries: 10, ttl: 50 });
+  it('is bounded in time by its ttl', () => {
+    const clock = new TestClock();
+    const cache = new VerifiedTokenCache({ maxEntries: 10, ttl: 50, clock });
     cache.set('a', verified('a'));
     expect(cache.get('a')).not.to.equal(undefined);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    clock.advance(80);
     expect(cache.get('a')).to.equal(undefined);
   });
 
@@ -134,11 +136,12 @@ describe('verified-token cache: eviction and admission', () => {
     expect(cache.get(`header.payload-a${ending}`)).to.equal(undefined);
   });
 
-  it('an expired entry gives its place to the next token at once', async () => {
-    const cache = new VerifiedTokenCache({ maxEntries: 2, ttl: 30 });
+  it('an expired entry gives its place to the next token at once', () => {
+    const clock = new TestClock();
+    const cache = new VerifiedTokenCache({ maxEntries: 2, ttl: 30, clock });
     cache.set('a', verified('a'));
     cache.set('b', verified('b'));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(50);
     cache.set('c', verified('c'));
     expect(cache.get('c')).not.to.equal(undefined);
     expect(cache.size).to.equal(2);

@@ -49,14 +49,16 @@ describe('Redis faults: a private redis-server killed mid-run and restarted', fu
     const auth = { Authorization: `Bearer ${token}` };
     await closed.request.get('/fault/me').set(auth).expect(200);
 
+    const unavailable: unknown[] = [];
+    closed.jwt.on('storeUnavailable', (event) => { unavailable.push(event); });
     await redisServer.stop();
     for (let i = 0; i < 5; i++) {
-      const started = Date.now();
       const res = await closed.request.get('/fault/me').set(auth);
       expect(res.status).to.equal(503);
       expect(res.body).to.deep.equal({ msg: 'Token revocation store unavailable; try again later' });
-      // Bounded: the store timeout is 300 ms; allow generous slack on a loaded machine, never a hang.
-      expect(Date.now() - started).to.be.below(3000);
+      // Never a hang: each request is answered by the fail-closed path, once (the store's error or its
+      // 300 ms timeout; a request left waiting would end the test at its timeout instead).
+      expect(unavailable).to.have.length(i + 1);
       await open.request.get('/fault/me').set(auth).expect(200);
     }
     // Issuing needs the store too (the identity's generation): fails closed, never a 500.
@@ -70,6 +72,7 @@ describe('Redis faults: a private redis-server killed mid-run and restarted', fu
       status = (await closed.request.get('/fault/me').set(auth)).status;
       if (status !== 200) {
         expect(status).to.equal(503);
+        // A real redis-server coming back, and ioredis reconnecting every 100 ms: real time.
         await sleep(100);
       }
     }
@@ -132,7 +135,8 @@ describe('many instances: two demo processes sharing one Redis', function () {
   it('reuse detected on one instance kills the family on the other', async () => {
     const session = await login(a);
     const rotated = (await a.post('/refresh').set(bearer(session.refresh_token)).expect(200)).body;
-    await sleep(150); // past the demo's 100 ms grace
+    // Past the demo's 100 ms grace: the demo is a process of its own, on Redis' time, which no test can move.
+    await sleep(150);
     expect((await b.post('/refresh').set(bearer(session.refresh_token)).expect(401)).body.msg).to.match(/reuse detected/);
     await a.post('/refresh').set(bearer(rotated.refresh_token)).expect(401);
     await a.get('/protected').set(bearer(rotated.access_token)).expect(401);

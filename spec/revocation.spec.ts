@@ -9,6 +9,7 @@ import {
 import { accessClaims, forEachDriver, hmacToken, SECRET, startServer, type TestServer } from './helpers';
 import { InFlightRefreshes } from '../src/in-flight';
 import type { StoredToken } from '../src/stores/store';
+import { manualTime, redisTime, TestClock, type TestTime } from './clock';
 import { connectRedis, freePortBase, hasRedisServer, LocalCluster, requireService } from './services';
 
 @JsonController('/rev')
@@ -49,13 +50,12 @@ let gate: Promise<void> = Promise.resolve();
 let entered: () => void = () => undefined;
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The behavioural suite every store must pass. */
-/** A store under test, and how many entries (memory) or keys (Redis) it holds. */
+/** A store under test, how many entries (memory) or keys (Redis) it holds, and how time passes for it. */
 interface StoreUnderTest {
   store: RevocationStore;
   held(): Promise<number>;
+  time: TestTime;
 }
 
 function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promise<StoreUnderTest>): void {
@@ -64,16 +64,19 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
     let server: TestServer;
     let store: RevocationStore;
     let held: () => Promise<number>;
+    let time: TestTime;
+    /** A manager beside the server's, on its store and clock. */
+    const manager = (config: Partial<JwtConfig> = {}) => new JwtManager({ secretKey: SECRET, revocationStore: store, clock: time.clock, ...config });
 
     async function serve(config: Partial<JwtConfig> = {}): Promise<JwtManager> {
       await server?.close();
-      server = await startServer([Routes], { secretKey: SECRET, revocationStore: store, ...config }, {}, driver);
+      server = await startServer([Routes], { secretKey: SECRET, revocationStore: store, clock: time.clock, ...config }, {}, driver);
       current = server.jwt;
       return server.jwt;
     }
 
     beforeEach(async function () {
-      ({ store, held } = await makeStore(this));
+      ({ store, held, time } = await makeStore(this));
       await serve();
     });
     afterEach(async () => {
@@ -99,14 +102,14 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       await jwt.revokeToken(refresh);
       expect((await server.request.post('/rev/refresh').set(bearer(refresh)).expect(401)).body).to.deep.equal({ msg: 'Token has been revoked' });
       const shortLived = await jwt.tokens.createAccessToken('alice', { expiresIn: 1 });
-      await sleep(1100);
+      await time.pass(1100);
       await jwt.revokeToken(shortLived); // already expired: nothing to store, no error
     });
 
     it('entries expire with the token they revoke', async () => {
       await store.revokeToken('alice', 'jti-1', { ttl: 300, maxPerIdentity: 10, cutoffTtl: 1000 });
       expect(await store.status({ identity: 'alice', jti: 'jti-1', generation: 0 })).to.equal('revoked');
-      await sleep(450);
+      await time.pass(450);
       expect(await store.status({ identity: 'alice', jti: 'jti-1', generation: 0 })).to.equal('active');
     });
 
@@ -159,7 +162,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         const second = (await server.request.post('/rev/refresh').set(bearer(first.refresh_token)).expect(200)).body;
         await server.request.get('/rev/me').set(bearer(second.access_token)).expect(200);
 
-        await sleep(400); // past the grace interval: this is reuse, e.g. by a thief
+        await time.pass(400); // past the grace interval: this is reuse, e.g. by a thief
         const reuse = await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(401);
         expect(reuse.body.msg).to.match(/reuse detected/);
         // The family is dead: its newest refresh token and its access tokens, the login's included.
@@ -181,7 +184,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
 
       it('a refresh token outside any session is used up in one step: of 10 pipelined refreshes one wins, reuse ends its successor', async () => {
         // Minted before rotation was on (a manager without it, on the same store): it belongs to no session.
-        const before = new JwtManager({ secretKey: SECRET, revocationStore: store });
+        const before = manager();
         const outside = await before.tokens.createRefreshToken('alice');
         expect((await jwt.tokens.decodeToken(outside)).fam).to.equal(undefined);
         const reuses: unknown[] = [];
@@ -193,7 +196,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         const winner = results.find((r) => r.status === 200)!.body;
         await server.request.get('/rev/me').set(bearer(winner.access_token)).expect(200);
         expect(await jwt.sessions('alice')).to.have.length(1);
-        await sleep(350); // past the grace interval
+        await time.pass(350); // past the grace interval
         const reuse = await server.request.post('/rev/refresh').set(bearer(outside)).expect(401);
         expect(reuse.body.msg).to.match(/reuse/i);
         expect(reuses).to.have.length(1);
@@ -218,12 +221,12 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       }
 
       it('a token outside sessions: a logout-everywhere during its refresh, or its reuse, refuses the session the refresh starts', async () => {
-        const before = new JwtManager({ secretKey: SECRET, revocationStore: store });
+        const before = manager();
         for (const meanwhile of [
           () => jwt.revokeAllTokensFor('alice'),
           // Reuse past the grace interval while the first use's refresh has not started its session yet.
           async (token: string) => {
-            await sleep(350);
+            await time.pass(350);
             await server.request.post('/rev/refresh').set(bearer(token)).expect(401, { msg: 'Refresh token reuse detected; every token of this session has been revoked' });
           },
         ]) {
@@ -235,7 +238,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       });
 
       it('rotate() of one refresh token outside sessions, twice: one session, the record replaced, never counted twice', async () => {
-        const before = new JwtManager({ secretKey: SECRET, revocationStore: store });
+        const before = manager();
         const claims = await jwt.tokens.decodeToken(await before.tokens.createRefreshToken('alice'));
         const empty = await held();
         const first = await jwt.tokens.rotate(claims);
@@ -262,7 +265,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         jwt = await serve({ refreshTokenRotation: true, rotationGracePeriod: 0, revocationChecks: ['access'] });
         const login = await jwt.tokens.createTokenPair('alice');
         await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(200);
-        await sleep(5);
+        await time.pass(5);
         await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(401);
       });
 
@@ -324,7 +327,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         const jwt = await serve({ accessTokenExpires: 1, refreshTokenExpires: 1, leeway: 6 });
         const token = await jwt.tokens.createAccessToken('alice');
         await jwt.revokeToken(token);
-        await sleep(2100); // past exp, inside the leeway
+        await time.pass(2100); // past exp, inside the leeway
         await server.request.get('/rev/unchecked').set(bearer(token)).expect(200); // still accepted but for revocation
         expect((await server.request.get('/rev/me').set(bearer(token)).expect(401)).body).to.deep.equal({ msg: 'Token has been revoked' });
       });
@@ -332,7 +335,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       it('with leeway: revokeToken on an expired but still accepted token revokes it', async () => {
         const jwt = await serve({ accessTokenExpires: 1, refreshTokenExpires: 1, leeway: 6 });
         const token = await jwt.tokens.createAccessToken('alice');
-        await sleep(2100);
+        await time.pass(2100);
         await server.request.get('/rev/me').set(bearer(token)).expect(200);
         await jwt.revokeToken(token);
         await server.request.get('/rev/me').set(bearer(token)).expect(401);
@@ -342,7 +345,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         const jwt = await serve({ refreshTokenRotation: true, rotationGracePeriod: 0, accessTokenExpires: 1, refreshTokenExpires: 1, leeway: 6 });
         const login = await jwt.tokens.createTokenPair('alice');
         await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(200);
-        await sleep(2100);
+        await time.pass(2100);
         expect((await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(401)).body.msg).to.match(/reuse detected/);
       });
 
@@ -357,7 +360,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         await jwt.revokeAllTokensFor('bob');
         await jwt.revokeFamily(session.accessToken);
         await jwt.revokeAllTokensFor('dave');
-        await sleep(2200); // past every configured lifetime
+        await time.pass(2200); // past every configured lifetime
         await server.request.get('/rev/me').set(bearer(revoked)).expect(401);
         await server.request.get('/rev/me').set(bearer(everywhere)).expect(401);
         await server.request.get('/rev/me').set(bearer(renewed)).expect(401);
@@ -368,9 +371,9 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       it('logout-everywhere is monotonic: a second one catches tokens issued after the first expired', async () => {
         const jwt = await serve({ accessTokenExpires: 2, refreshTokenExpires: 2 });
         await jwt.revokeAllTokensFor('alice');
-        await sleep(1500);
+        await time.pass(1500);
         const later = await jwt.tokens.createAccessToken('alice', { expiresIn: 60 }); // carries the first cut-off
-        await sleep(800); // the first cut-off has expired now
+        await time.pass(800); // the first cut-off has expired now
         await server.request.get('/rev/me').set(bearer(later)).expect(200);
         await jwt.revokeAllTokensFor('alice');
         await server.request.get('/rev/me').set(bearer(later)).expect(401);
@@ -406,7 +409,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         const jwt = await serve({ refreshTokenRotation: true, revocationFailOpen: true, rotationGracePeriod: 0 });
         const login = await jwt.tokens.createTokenPair('\uD800');
         await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(200);
-        await sleep(5);
+        await time.pass(5);
         await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(401);
       });
     });
@@ -520,8 +523,9 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
 }
 
 revocationSuite('memory store', async () => {
-  const store = new MemoryRevocationStore();
-  return { store, held: async () => store.size };
+  const time = manualTime();
+  const store = new MemoryRevocationStore({ clock: time.clock });
+  return { store, held: async () => store.size, time };
 });
 
 let redis: Redis | undefined;
@@ -529,7 +533,8 @@ revocationSuite('Redis store (single server)', async (ctx) => {
   redis ??= await connectRedis();
   requireService(ctx, redis !== undefined, 'no Redis answers on 127.0.0.1:6379 (TEST_REDIS_URL)');
   const prefix = `test:${randomUUID()}`;
-  return { store: new RedisRevocationStore(redis!, { prefix }), held: async () => (await redis!.keys(`${prefix}:*`)).length };
+  const time = redisTime();
+  return { store: new RedisRevocationStore(redis!, { prefix, clock: time.clock }), held: async () => (await redis!.keys(`${prefix}:*`)).length, time };
 });
 
 let cluster: Cluster | undefined;
@@ -542,7 +547,8 @@ revocationSuite('Redis store (three-node Redis Cluster)', async (ctx) => {
   }
   const prefix = `test:${randomUUID()}`;
   const held = async () => (await Promise.all(cluster!.nodes('master').map((node) => node.keys(`${prefix}:*`)))).flat().length;
-  return { store: new RedisRevocationStore(cluster, { prefix }), held };
+  const time = redisTime();
+  return { store: new RedisRevocationStore(cluster, { prefix, clock: time.clock }), held, time };
 });
 
 after(async () => {
@@ -553,24 +559,25 @@ after(async () => {
 
 describe('MemoryRevocationStore: a full store is never an outage and never turns a check off', () => {
   const full = async (config: Partial<JwtConfig> = {}) => {
-    const store = new MemoryRevocationStore({ maxEntries: 10 });
-    const server = await startServer([Routes], { secretKey: SECRET, revocationStore: store, refreshTokenRotation: true, rotationGracePeriod: 0, ...config });
+    const clock = new TestClock();
+    const store = new MemoryRevocationStore({ maxEntries: 10, clock });
+    const server = await startServer([Routes], { secretKey: SECRET, revocationStore: store, clock, refreshTokenRotation: true, rotationGracePeriod: 0, ...config });
     current = server.jwt;
     // One user floods refreshes, then fills the store with sessions of many identities of their own making.
     let { refreshToken } = await server.jwt.tokens.createTokenPair('mallory');
     for (let i = 0; i < 30; i++) refreshToken = (await server.request.post('/rev/refresh').set(bearer(refreshToken)).expect(200)).body.refresh_token;
     for (let i = 0; i < 30; i++) await server.jwt.tokens.createTokenPair(`mallory-${i}`);
     expect(store.size).to.be.at.most(10);
-    return { server, store };
+    return { server, store, clock };
   };
 
   for (const failOpen of [false, true]) {
     it(`other users log in, refresh, log out and are logged out everywhere (fail-open ${failOpen})`, async () => {
-      const { server, store } = await full({ revocationFailOpen: failOpen });
+      const { server, store, clock } = await full({ revocationFailOpen: failOpen });
       try {
         const login = await server.jwt.tokens.createTokenPair('alice');
         const rotated = (await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(200)).body;
-        await sleep(5);
+        clock.advance(5);
         // Reuse detection is still on: the used token is refused and ends the session.
         expect((await server.request.post('/rev/refresh').set(bearer(login.refreshToken)).expect(401)).body.msg).to.match(/reuse detected/);
         await server.request.get('/rev/me').set(bearer(rotated.access_token)).expect(401);
@@ -588,9 +595,10 @@ describe('MemoryRevocationStore: a full store is never an outage and never turns
   }
 
   it('expired entries make room without a full scan: they are dropped as identities are visited', async () => {
-    const store = new MemoryRevocationStore({ maxEntries: 100 });
+    const clock = new TestClock();
+    const store = new MemoryRevocationStore({ maxEntries: 100, clock });
     for (let i = 0; i < 20; i++) await store.revokeToken(`u${i}`, 'j', { ttl: 30, maxPerIdentity: 5, cutoffTtl: 30 });
-    await sleep(60);
+    clock.advance(60);
     for (let i = 0; i < 12; i++) await store.revokeToken('v', `j${i}`, { ttl: 10_000, maxPerIdentity: 100, cutoffTtl: 10_000 });
     expect(store.size).to.be.below(32);
   });
@@ -600,7 +608,8 @@ describe('refresh tokens in flight (the parents of tokens minted alone)', () => 
   const token = (identity: string): StoredToken => ({ identity, jti: randomUUID(), family: undefined, generation: 0 });
 
   it('are bounded per identity, in all, and in time, whether or not a response is seen to end', () => {
-    const inFlight = new InFlightRefreshes();
+    const clock = new TestClock();
+    const inFlight = new InFlightRefreshes(clock);
     const forget = Array.from({ length: 20 }, () => inFlight.add(token('alice')));
     expect(inFlight.of('alice')).to.have.length(8);
     for (const f of forget) f();
@@ -608,13 +617,8 @@ describe('refresh tokens in flight (the parents of tokens minted alone)', () => 
     for (let i = 0; i <= 10_000; i++) inFlight.add(token(`user-${i}`));
     expect(inFlight.of('user-0'), 'the oldest identity is forgotten when full').to.deep.equal([]);
     expect(inFlight.of('user-10000')).to.have.length(1);
-    const now = Date.now;
-    Date.now = () => now() + 10_001;
-    try {
-      expect(inFlight.of('user-10000'), 'forgotten after its lifetime').to.deep.equal([]);
-    } finally {
-      Date.now = now;
-    }
+    clock.advance(10_001);
+    expect(inFlight.of('user-10000'), 'forgotten after its lifetime').to.deep.equal([]);
   });
 });
 

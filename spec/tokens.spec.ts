@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { decodeProtectedHeader, importSPKI, jwtVerify, SignJWT, exportSPKI } from 'jose';
 import { JwtDecodeError, JwtManager, ExpiredTokenError, type JwtClaims } from '../src';
 import { toLowS } from '../src/ecdsa';
+import { TestClock } from './clock';
 import { SECRET } from './helpers';
 
 const secret = new TextEncoder().encode(SECRET);
@@ -443,5 +444,24 @@ describe('tokens', () => {
         expect(await manager.tokens.decodeToken(lowS(alg, theirs))).to.include({ sub: 'bob' });
       });
     }
+  });
+});
+
+describe('the clock option: the time the library reads', () => {
+  it('mints and verifies on it: iat is its time, a token is refused once it passes exp', async () => {
+    const clock = new TestClock();
+    const jwt = new JwtManager({ secretKey: SECRET, accessTokenExpires: 60, clock });
+    clock.advance(-3_600_000); // an hour back: nothing may read the real time
+    const claims = await jwt.tokens.decodeToken(await jwt.tokens.createAccessToken('alice'));
+    expect(claims.iat).to.equal(Math.floor(clock.now() / 1000));
+    expect(claims.exp).to.equal(claims.iat! + 60);
+    const token = await jwt.tokens.createAccessToken('alice');
+    clock.advance(61_000);
+    const refused = await jwt.tokens.decodeToken(token).then(() => undefined, (error: unknown) => error);
+    expect(refused).to.be.instanceOf(ExpiredTokenError);
+  });
+
+  it('is an object with now(); anything else is refused, saying so', () => {
+    expect(() => new JwtManager({ secretKey: SECRET, clock: {} as unknown as TestClock })).to.throw(/`clock` has a `now\(\)`/);
   });
 });

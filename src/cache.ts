@@ -1,4 +1,5 @@
 import type { DecodedJwt, JwtClaims } from './claims';
+import { systemClock, type Clock } from './clock';
 import type { VerificationKey } from './keys';
 import { deepFreeze, detached } from './retained';
 
@@ -8,6 +9,8 @@ export interface VerifiedTokenCacheOptions {
   maxEntries?: number;
   /** Longest time a token stays cached, in milliseconds; never past its own `exp`. Default 5 minutes. */
   ttl?: number;
+  /** Where the time is read (the manager's `clock`). Default `Date`. */
+  clock?: Clock;
 }
 
 /** A token that passed decoding, signature and claim checks, and the key that verified it. */
@@ -42,6 +45,7 @@ const DOORKEEPER_SIZE = 256;
 export class VerifiedTokenCache {
   private readonly maxEntries: number;
   private readonly ttl: number;
+  private readonly clock: Clock;
   /** {@link indexKey} of the token → its slot. The slot arrays below hold one entry per index. */
   private readonly slots = new Map<number, number>();
   private readonly tokens: (string | undefined)[] = [];
@@ -63,6 +67,7 @@ export class VerifiedTokenCache {
   constructor(options: VerifiedTokenCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 10_000;
     this.ttl = options.ttl ?? 300_000;
+    this.clock = options.clock ?? systemClock;
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('verifiedTokenCache: `maxEntries` must be a positive integer');
     if (!(this.ttl > 0)) throw new RangeError('verifiedTokenCache: `ttl` must be positive');
   }
@@ -75,14 +80,14 @@ export class VerifiedTokenCache {
   /** The token's entry, unless absent or expired. Writes nothing but the entry's reference bit. */
   get(token: string): VerifiedToken | undefined {
     const slot = this.slots.get(indexKey(token));
-    if (slot === undefined || this.tokens[slot] !== token || this.expires[slot] <= Date.now()) return undefined;
+    if (slot === undefined || this.tokens[slot] !== token || this.expires[slot] <= this.clock.now()) return undefined;
     this.referenced[slot] = 1;
     return this.values[slot];
   }
 
   /** Caches a token that just passed verification with `verified.key`. */
   set(token: string, verified: VerifiedToken): void {
-    const time = Date.now();
+    const time = this.clock.now();
     const exp = verified.claims.exp;
     const expires = Math.min(typeof exp === 'number' ? exp * 1000 : Infinity, time + this.ttl);
     const key = indexKey(token);

@@ -1,3 +1,5 @@
+import type { Clock } from './clock';
+
 /** The two kinds of token: short-lived access tokens and long-lived refresh tokens. */
 export type TokenType = 'access' | 'refresh';
 
@@ -44,9 +46,9 @@ export interface DecodedJwt {
 /** The claims a token carries by construction; `additionalClaims` may not set them. */
 export const RESERVED_CLAIMS: readonly string[] = ['type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'fam', 'gen', 'csrf'];
 
-/** Current time as a NumericDate (seconds since the epoch), the whole seconds tokens are minted with. */
-export function now(): number {
-  return Math.floor(Date.now() / 1000);
+/** The clock's time as a NumericDate (seconds since the epoch), the whole seconds tokens are minted with. */
+export function now(clock: Clock): number {
+  return Math.floor(clock.now() / 1000);
 }
 
 /**
@@ -54,6 +56,6 @@ export function now(): number {
  * and Flask-JWT-Extended compare them): a token whose `exp` or `fresh` is a fraction
  * of a second past is past, not valid until the next whole second.
  */
-export function exactNow(): number {
-  return Date.now() / 1000;
+export function exactNow(clock: Clock): number {
+  return clock.now() / 1000;
 }

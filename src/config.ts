@@ -1,6 +1,7 @@
 import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
 import type { JwtClaims, JwtHeader, TokenType } from './claims';
 import { VerifiedTokenCache } from './cache';
+import { systemClock, type Clock } from './clock';
 import { guardCallback, logCallbackError, reportCallbackError, type CallbackErrorHandler, type CallbackName } from './callbacks';
 import { ClaimsVerificationError, TokenIssueError, UserLookupError } from './errors';
 import { toMilliseconds, toSeconds, type Duration } from './duration';
@@ -219,6 +220,15 @@ export interface JwtConfig<User = never> {
    * for a malformed header, 403 `insufficient_scope` for a missing role. Default `false`.
    */
   rfc6750Errors?: boolean;
+  /**
+   * Where the library reads the time (`now()`: milliseconds since the epoch):
+   * token `iat`, `exp` and freshness, their verification, cookie lifetimes, the
+   * verified-token cache and revocation's lifetimes, and the default memory store.
+   * A `MemoryRevocationStore` you construct takes its own `clock`; a
+   * `RedisRevocationStore` keeps Redis' time. Store timeouts wait in real time.
+   * Meant for tests, which move a clock instead of waiting. Default `Date`.
+   */
+  clock?: Clock;
 }
 
 /** Places a token can be read from, as Flask-JWT-Extended names them. */
@@ -283,6 +293,7 @@ export interface ResolvedConfig {
   readonly rfc6750Errors: boolean;
   readonly revocation: Revocation;
   readonly events: JwtEventEmitter;
+  readonly clock: Clock;
 }
 
 const LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query_string', 'json'];
@@ -332,6 +343,8 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
   if (sessionIdleTimeout === 0) throw new Error('JwtManager: `sessionIdleTimeout` must be longer than 0 ms');
   // A listener that throws is the app's callback failing: reported like the others, never breaking the request.
   const events = new JwtEventEmitter((error, event) => reportCallbackError(onCallbackError, error, { callback: `events.${event}` }));
+  const clock = config.clock ?? systemClock;
+  if (typeof clock.now !== 'function') throw new Error('JwtManager: `clock` has a `now()` giving milliseconds since the epoch, as `Date` has');
 
   return {
     keys,
@@ -351,6 +364,7 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     cache: config.verifiedTokenCache === false ? undefined : new VerifiedTokenCache({
       maxEntries: config.verifiedTokenCache?.maxEntries,
       ttl: toMilliseconds(config.verifiedTokenCache?.ttl ?? '5m', 'JwtManager: `verifiedTokenCache.ttl`'),
+      clock,
     }),
     allowHighS: config.allowHighS ?? true,
     encodeNbf: config.encodeNbf ?? true,
@@ -370,18 +384,20 @@ export function resolveConfig<User>(config: JwtConfig<User>): ResolvedConfig {
     onCallbackError,
     rfc6750Errors: config.rfc6750Errors ?? false,
     revocation: new Revocation({
-      store: config.revocationStore ?? new MemoryRevocationStore(),
+      store: config.revocationStore ?? new MemoryRevocationStore({ clock }),
       checks: revocationChecks,
       rotation: config.refreshTokenRotation ?? false,
       gracePeriod: toMilliseconds(config.rotationGracePeriod ?? '5s', 'JwtManager: `rotationGracePeriod`'),
       timeout,
       failOpen: config.revocationFailOpen ?? false,
-      lifetimes: new Lifetimes(accessTokenExpires, refreshTokenExpires, leeway),
+      lifetimes: new Lifetimes(accessTokenExpires, refreshTokenExpires, leeway, clock),
       sessionMaxAge,
       sessionIdleTimeout,
       maxSessionsPerIdentity: positiveInteger(config.maxSessionsPerIdentity ?? 100, 'maxSessionsPerIdentity'),
+      clock,
     }, identityClaim, events),
     events,
+    clock,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { JwtClaims, TokenType } from './claims';
 import { now } from './claims';
+import type { Clock } from './clock';
 import type { CookieNames, CookieSettings } from './config';
 import { InvalidHeaderError } from './errors';
 import type { RequestAdapter } from './request/adapter';
@@ -14,7 +15,7 @@ const ONE_YEAR = 31_540_000;
  * `maxAge` (seconds) overrides the configured lifetime of persistent cookies.
  */
 export function setTokenCookies<C>(
-  adapter: RequestAdapter<C>, ctx: C, settings: CookieSettings, type: TokenType, token: string, claims: JwtClaims, maxAge?: number,
+  adapter: RequestAdapter<C>, ctx: C, settings: CookieSettings, clock: Clock, type: TokenType, token: string, claims: JwtClaims, maxAge?: number,
 ): void {
   const names = namesOf(settings, type);
   if (settings.csrfProtect && typeof claims.csrf !== 'string') {
@@ -23,19 +24,21 @@ export function setTokenCookies<C>(
       + "Tokens carry one when tokenLocation includes 'cookies' (also when only some routes read cookies through `locations`); or set cookieCsrfProtect: false");
   }
   const lifetime = maxAge ?? (settings.session ? undefined
-    : settings.maxAgeFromToken && typeof claims.exp === 'number' ? Math.max(0, claims.exp - now()) : ONE_YEAR);
-  setCookie(adapter, ctx, names.cookie, token, { ...attributes(settings, names.path, lifetime), httpOnly: true });
+    : settings.maxAgeFromToken && typeof claims.exp === 'number' ? Math.max(0, claims.exp - now(clock)) : ONE_YEAR);
+  const at = clock.now();
+  setCookie(adapter, ctx, names.cookie, token, { ...attributes(settings, names.path, lifetime), httpOnly: true }, at);
   if (settings.csrfProtect && settings.csrfInCookies && typeof claims.csrf === 'string') {
-    setCookie(adapter, ctx, names.csrfCookie, claims.csrf, { ...attributes(settings, names.csrfPath, lifetime), httpOnly: false });
+    setCookie(adapter, ctx, names.csrfCookie, claims.csrf, { ...attributes(settings, names.csrfPath, lifetime), httpOnly: false }, at);
   }
 }
 
 /** Expires a token type's cookies (token and CSRF value) in the browser. */
 export function unsetTokenCookies<C>(adapter: RequestAdapter<C>, ctx: C, settings: CookieSettings, type: TokenType): void {
   const names = namesOf(settings, type);
-  setCookie(adapter, ctx, names.cookie, '', { ...attributes(settings, names.path, 0), httpOnly: true });
+  // Max-Age 0 expires at the epoch, whatever the time.
+  setCookie(adapter, ctx, names.cookie, '', { ...attributes(settings, names.path, 0), httpOnly: true }, 0);
   if (settings.csrfProtect && settings.csrfInCookies) {
-    setCookie(adapter, ctx, names.csrfCookie, '', { ...attributes(settings, names.csrfPath, 0), httpOnly: false });
+    setCookie(adapter, ctx, names.csrfCookie, '', { ...attributes(settings, names.csrfPath, 0), httpOnly: false }, 0);
   }
 }
 
@@ -61,12 +64,12 @@ function attributes(settings: CookieSettings, path: string, maxAge: number | und
   return { path, domain: settings.domain, maxAge, secure: settings.secure, sameSite: settings.sameSite };
 }
 
-/** Sets one cookie, replacing any earlier Set-Cookie of the same name in this response. */
-function setCookie<C>(adapter: RequestAdapter<C>, ctx: C, name: string, value: string, attrs: CookieAttributes): void {
+/** Sets one cookie, replacing any earlier Set-Cookie of the same name in this response; `at`: now in milliseconds, for `Expires`. */
+function setCookie<C>(adapter: RequestAdapter<C>, ctx: C, name: string, value: string, attrs: CookieAttributes, at: number): void {
   const parts = [`${name}=${value}`, `Path=${attrs.path}`];
   if (attrs.domain) parts.push(`Domain=${attrs.domain}`);
   if (attrs.maxAge !== undefined) {
-    const expires = attrs.maxAge === 0 ? new Date(0) : new Date(Date.now() + attrs.maxAge * 1000);
+    const expires = attrs.maxAge === 0 ? new Date(0) : new Date(at + attrs.maxAge * 1000);
     parts.push(`Max-Age=${attrs.maxAge}`, `Expires=${expires.toUTCString()}`);
   }
   if (attrs.httpOnly) parts.push('HttpOnly');

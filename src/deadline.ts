@@ -1,7 +1,8 @@
 /**
  * Time limits for many concurrent calls without a timer each: one coarse,
  * unref'd ticker rejects whatever has overrun. A per-call `setTimeout` cost
- * more than the memory store's whole answer under load.
+ * more than the memory store's whole answer under load. Real time, not the
+ * manager's clock: a limit bounds how long a request really waits for a store.
  */
 export class Deadlines {
   private readonly pending = new Set<{ deadline: number; reject: (error: Error) => void }>();

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { exactNow, type DecodedJwt, type JwtClaims, type JwtHeader } from './claims';
+import type { Clock } from './clock';
 import type { ResolvedConfig, TokenLocation } from './config';
 import {
   ClaimsVerificationError, CsrfError, ExpiredTokenError, FreshTokenRequiredError, JwtDecodeError, JwtError, RoleMissingError, UserLookupError,
@@ -86,7 +87,7 @@ function checkVerified<C extends object>(
     const refresh = !!options.refresh;
     if (located.csrf !== undefined) checkCsrf(claims, located.csrf);
     if (options.verifyType !== false) checkType(claims, refresh);
-    if (options.fresh) checkFresh(claims);
+    if (options.fresh) checkFresh(claims, config.clock);
     const revocation = config.revocation.check(claims, { refresh, skip: !!options.skipRevocationCheck }, adapter, ctx);
     if (isThenable(revocation) || config.tokenVerificationLoader || config.userLookupLoader) {
       return checkWithLoaders(ctx, config, roles, header, claims, revocation).catch((error: unknown) => { throw withClaims(error, claims); });
@@ -135,9 +136,9 @@ function checkType(claims: JwtClaims, refresh: boolean): void {
   if (!refresh && claims.type === 'refresh') throw new WrongTokenTypeError('Only non-refresh tokens are allowed');
 }
 
-function checkFresh(claims: JwtClaims): void {
+function checkFresh(claims: JwtClaims, clock: Clock): void {
   const fresh = claims.fresh;
-  if (typeof fresh === 'boolean' ? !fresh : fresh < exactNow()) throw new FreshTokenRequiredError();
+  if (typeof fresh === 'boolean' ? !fresh : fresh < exactNow(clock)) throw new FreshTokenRequiredError();
 }
 
 /** Roles come as an array of names or, OAuth-scope style, one space-separated string. */

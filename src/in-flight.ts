@@ -1,3 +1,4 @@
+import type { Clock } from './clock';
 import type { StoredToken } from './stores/store';
 
 /** How long a refresh token counts as in flight at most, whether or not its response was seen to end (ms). */
@@ -19,6 +20,8 @@ export class InFlightRefreshes {
   private readonly byIdentity = new Map<string, Map<StoredToken, number>>();
   private size = 0;
 
+  constructor(private readonly clock: Clock) {}
+
   /** Adds a token until `forget` is called or its lifetime ends. */
   add(token: StoredToken): () => void {
     const { identity } = token;
@@ -27,7 +30,7 @@ export class InFlightRefreshes {
     this.byIdentity.delete(identity);
     if (tokens.size >= PER_IDENTITY) this.remove(tokens, tokens.keys().next().value!);
     while (this.size >= IN_ALL && this.byIdentity.size > 0) this.forgetOldestIdentity();
-    tokens.set(token, Date.now() + LIFETIME);
+    tokens.set(token, this.clock.now() + LIFETIME);
     this.size++;
     this.byIdentity.set(identity, tokens);
     return () => {
@@ -45,7 +48,7 @@ export class InFlightRefreshes {
   private current(identity: string): Map<StoredToken, number> | undefined {
     const tokens = this.byIdentity.get(identity);
     if (!tokens) return undefined;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [token, until] of tokens) if (until <= now) this.remove(tokens, token);
     if (tokens.size > 0) return tokens;
     this.byIdentity.delete(identity);

@@ -20,6 +20,7 @@ export { JwtRequired, JwtRefreshTokenRequired, FreshJwtRequired, JwtOptional, Cu
 export type { ClassOrMethodDecorator, FreshJwtRequiredOptions, JwtOptionalOptions, JwtRefreshTokenRequiredOptions } from './decorators';
 export type { JwtRequiredOptions } from './requirement';
 export type { JwtConfig, TokenLocation, Identity } from './config';
+export type { Clock } from './clock';
 export type { ErrorKind, ErrorCallback, ErrorCallbacks, JwtFailure, JwtErrorResponse } from './responses';
 export type { Duration } from './duration';
 export type { CallbackErrorHandler, CallbackFailure, CallbackName } from './callbacks';

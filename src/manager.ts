@@ -345,7 +345,7 @@ export class JwtManager<User = never> {
     const name = this.config.cookies.access.cookie;
     const wanted = ({ adapter, ctx }: BoundRequest) => adapter.status(ctx) < 400 && !responseSetsCookie(adapter, ctx, name);
     const setCookie = ({ adapter, ctx }: BoundRequest, renewal: Renewal) =>
-      setTokenCookies(adapter, ctx, this.config.cookies, 'access', renewal.token, renewal.claims);
+      setTokenCookies(adapter, ctx, this.config.cookies, this.config.clock, 'access', renewal.token, renewal.claims);
     return driverMiddleware(
       async (ctx, next) => {
         await next();
@@ -385,7 +385,7 @@ export class JwtManager<User = never> {
       restoreRequestState(ctx, before);
     }
     const exp = state?.claims.exp;
-    return state && exp !== undefined && exp - now() <= within ? state.claims : undefined;
+    return state && exp !== undefined && exp - now(this.config.clock) <= within ? state.claims : undefined;
   }
 
   /** A new access token for a request whose valid, unrevoked access cookie expires within `within` seconds. */
@@ -426,7 +426,7 @@ export class JwtManager<User = never> {
     const token = tokenString(input);
     const claims = await this.tokens.decodeToken(token);
     const seconds = maxAge === undefined ? undefined : toSeconds(maxAge, 'maxAge');
-    setTokenCookies(request.adapter, request.ctx, this.config.cookies, type, token, claims, seconds);
+    setTokenCookies(request.adapter, request.ctx, this.config.cookies, this.config.clock, type, token, claims, seconds);
   }
 
   /** Claims as given (an object that is not an array), else the claims of the token `token` is; anything else rejects in `decodeToken`. */

@@ -1,4 +1,5 @@
 import type { JwtClaims, TokenType } from './claims';
+import type { Clock } from './clock';
 import {
   ConcurrentRefreshError, JwtDecodeError, JwtError, RefreshTokenReuseError, RevokedTokenError, SessionEndedError, StoreUnavailableError,
 } from './errors';
@@ -28,6 +29,7 @@ export interface RevocationSettings {
   readonly sessionIdleTimeout: number | undefined;
   /** Sessions, and revoked-token marks, one identity holds at most. */
   readonly maxSessionsPerIdentity: number;
+  readonly clock: Clock;
 }
 
 /**
@@ -39,11 +41,13 @@ export interface RevocationSettings {
  */
 export class Lifetimes {
   /** @param access, refresh: configured lifetimes in seconds (`false`: none); leeway in seconds. */
-  constructor(private readonly access: number | false, private readonly refresh: number | false, private readonly leeway: number) {}
+  constructor(
+    private readonly access: number | false, private readonly refresh: number | false, private readonly leeway: number, private readonly clock: Clock,
+  ) {}
 
   /** Milliseconds a token with this `exp` is still accepted; `undefined` when it never expires. */
   acceptance(exp: number | undefined): number | undefined {
-    return exp === undefined ? undefined : (exp + this.leeway) * 1000 - Date.now();
+    return exp === undefined ? undefined : (exp + this.leeway) * 1000 - this.clock.now();
   }
 
   /** How long a cut-off must live to outlive every token issued with the configured lifetimes. */
@@ -113,7 +117,7 @@ const MAX_METADATA_STRING = 256;
 export class Revocation {
   private readonly deadlines: Deadlines;
   /** Refresh tokens that requests this process is still answering found unrevoked (see {@link parentsStillValid}). */
-  private readonly inFlight = new InFlightRefreshes();
+  private readonly inFlight: InFlightRefreshes;
   /** Identities whose renewal waits for its response (Express's implicit refresh), with their watches (see {@link watch}). */
   private readonly watched = new Map<string, Set<RevocationWatch>>();
 
@@ -123,6 +127,7 @@ export class Revocation {
     private readonly events: JwtEventEmitter,
   ) {
     this.deadlines = new Deadlines(settings.timeout, () => new StoreUnavailableError());
+    this.inFlight = new InFlightRefreshes(settings.clock);
   }
 
   /** Whether refresh tokens rotate. */
@@ -208,7 +213,7 @@ export class Revocation {
    */
   latestAccessExp(expiresAt: number | undefined): number | undefined {
     const idle = this.settings.sessionIdleTimeout;
-    const end = Math.min(expiresAt ?? Infinity, idle === undefined ? Infinity : Date.now() + idle);
+    const end = Math.min(expiresAt ?? Infinity, idle === undefined ? Infinity : this.settings.clock.now() + idle);
     return end === Infinity ? undefined : Math.floor(end / 1000);
   }
 
@@ -252,7 +257,7 @@ export class Revocation {
     const { settings } = this;
     const maxAge = settings.sessionMaxAge ?? settings.lifetimes.defaultSessionMaxAge(start.refreshLifetime);
     const bounded = boundedMetadata(start.metadata);
-    const startedAt = Date.now();
+    const startedAt = settings.clock.now();
     const started = await this.settle(() => settings.store.startSession(start.identity, {
       id: start.id, refreshJti: start.refreshJti, maxAge: maxAge === undefined ? undefined : maxAge * 1000, idleTimeout: settings.sessionIdleTimeout,
       ttl: settings.lifetimes.session(start.exps), metadata: JSON.stringify(bounded), maxPerIdentity: settings.maxSessionsPerIdentity,
@@ -336,7 +341,7 @@ export class Revocation {
   /** The identity's live sessions, newest first. */
   async sessions(identity: string): Promise<SessionInfo[]> {
     const stored: StoredSession[] = await this.settle(() => this.settings.store.sessions(identity), this.subject(identity));
-    const now = Date.now();
+    const now = this.settings.clock.now();
     // Newest first; stores list oldest first, so equal times keep that order reversed.
     return stored
       .map((session, index) => ({ session, index }))

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { now, RESERVED_CLAIMS, type JwtClaims, type TokenType } from './claims';
+import type { Clock } from './clock';
 import type { Identity, ResolvedConfig } from './config';
 import { toSeconds, type Duration } from './duration';
 import { sign as jwsSign } from 'jsonwebtoken';
@@ -68,7 +69,7 @@ export class TokenFactory<User = never> {
    * racing the refresh).
    */
   async createAccessToken(identity: Identity | User, options: CreateAccessTokenOptions = {}): Promise<string> {
-    return this.standalone(identity, 'access', freshClaim(options.fresh ?? false), options);
+    return this.standalone(identity, 'access', freshClaim(options.fresh ?? false, this.config.clock), options);
   }
 
   /** Creates a refresh token for `identity` (never fresh); under rotation it starts a session of its own. */
@@ -100,7 +101,7 @@ export class TokenFactory<User = never> {
     const session = await this.checkedSession(subject.identity, refresh, [access.exp, refresh.exp], metadata ?? {});
     const stamped = { ...subject, generation: session.generation };
     return {
-      accessToken: await this.sign(stamped, this.within(access, session.expiresAt), freshClaim(fresh ?? false), tokenOptions, session.id),
+      accessToken: await this.sign(stamped, this.within(access, session.expiresAt), freshClaim(fresh ?? false, this.config.clock), tokenOptions, session.id),
       refreshToken: await this.sign(stamped, refresh, false, tokenOptions, session.id),
       sessionId: session.id,
     };
@@ -235,7 +236,7 @@ export class TokenFactory<User = never> {
     if (lifetime === false && configured !== false) {
       throw new TypeError(`expiresIn: false needs ${type}TokenExpires: false in the configuration; tokens without exp are refused otherwise`);
     }
-    const iat = now();
+    const iat = now(config.clock);
     return { type, jti: randomUUID(), iat, lifetime, exp: lifetime === false ? undefined : iat + lifetime };
   }
 
@@ -320,8 +321,8 @@ function signedSeconds(span: Duration, name: string): number {
   return -toSeconds(typeof span === 'number' ? -span : span.trim().slice(1), name);
 }
 
-function freshClaim(fresh: boolean | Duration | Date): boolean | number {
+function freshClaim(fresh: boolean | Duration | Date, clock: Clock): boolean | number {
   if (typeof fresh === 'boolean') return fresh;
   if (fresh instanceof Date) return Math.floor(fresh.getTime() / 1000);
-  return now() + signedSeconds(fresh, 'fresh');
+  return now(clock) + signedSeconds(fresh, 'fresh');
 }

@@ -205,7 +205,7 @@ function sextet(code: number): number {
  * a second time without the expiry check, and that decoding's error wins.
  */
 function checkClaims(payload: Record<string, unknown>, config: ResolvedConfig, options: VerifyOptions): JwtClaims {
-  const time = exactNow();
+  const time = exactNow(config.clock);
   const { leeway } = config;
   // Tokens minted elsewhere may lack a type; Flask-JWT-Extended reads them as access tokens.
   const type = payload.type ?? 'access';

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock';
 import {
   sessionAlive, type EndedSession, type NewSession, type RefreshUse, type RevocationStore, type RevokedAll, type SessionEnd, type SessionUse,
   type StartedSession, type StoredSession, type StoredToken, type TokenRevocation, type TokenStatus,
@@ -7,6 +8,12 @@ import {
 export interface MemoryRevocationStoreOptions {
   /** Most sessions and revoked-token marks held at once, over all identities. Default 100 000. */
   maxEntries?: number;
+  /**
+   * Where the store reads the time (milliseconds since the epoch): when marks,
+   * cut-offs and sessions expire. Default `Date`. The manager's default store
+   * takes the manager's `clock`; give a store you construct the same one.
+   */
+  clock?: Clock;
 }
 
 /**
@@ -25,9 +32,11 @@ export class MemoryRevocationStore implements RevocationStore {
   private readonly maxEntries: number;
   private entries = 0;
   private sweepCursor?: Iterator<IdentityState>;
+  private readonly clock: Clock;
 
   constructor(options: MemoryRevocationStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? 100_000;
+    this.clock = options.clock ?? systemClock;
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('MemoryRevocationStore: `maxEntries` must be a positive integer');
   }
 
@@ -39,7 +48,7 @@ export class MemoryRevocationStore implements RevocationStore {
   status(token: StoredToken): TokenStatus {
     const state = this.identities.get(token.identity);
     if (!state) return token.family === undefined ? 'active' : 'revoked';
-    const now = Date.now();
+    const now = this.clock.now();
     const session = token.family === undefined ? undefined : state.sessions.get(token.family);
     if (session && !sessionAlive(session, now)) return 'revoked';
     return this.revoked(state, token, session, now) ? 'revoked' : 'active';
@@ -47,7 +56,7 @@ export class MemoryRevocationStore implements RevocationStore {
 
   useRefreshToken(token: StoredToken, use: RefreshUse): SessionUse {
     if (token.family === undefined) return use.rotation && token.jti !== undefined ? this.useUp(token, token.jti, use) : this.outside(token);
-    const now = Date.now();
+    const now = this.clock.now();
     const state = this.identities.get(token.identity);
     const session = state?.sessions.get(token.family);
     if (!state || !session || this.revoked(state, token, session, now)) return ended('revoked');
@@ -91,7 +100,7 @@ export class MemoryRevocationStore implements RevocationStore {
 
   /** Uses up a refresh token outside sessions: its mark records when, so a second use is a race within the grace interval and reuse after it. */
   private useUp(token: StoredToken, jti: string, use: RefreshUse): SessionUse {
-    const now = Date.now();
+    const now = this.clock.now();
     const mark = this.identities.get(token.identity)?.revoked.get(jti);
     if (mark && mark.expires > now) {
       if (mark.usedAt === undefined) return ended('revoked');
@@ -103,7 +112,7 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   startSession(identity: string, fresh: NewSession): StartedSession {
-    const now = Date.now();
+    const now = this.clock.now();
     const state = this.stateOf(identity, now);
     // A session started again under its id (a token outside sessions rotated twice) replaces the old record.
     const replaced = state.sessions.get(fresh.id);
@@ -127,7 +136,7 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   rotated(identity: string, sessionId: string, jti: string, ttl: number | undefined): SessionEnd | undefined {
-    const now = Date.now();
+    const now = this.clock.now();
     const session = this.identities.get(identity)?.sessions.get(sessionId);
     if (!session || session.expires <= now || !sessionAlive(session, now)) return undefined;
     session.current = jti;
@@ -140,7 +149,7 @@ export class MemoryRevocationStore implements RevocationStore {
     const session = state?.sessions.get(sessionId);
     if (!state || !session) return false;
     this.removeSession(state, session);
-    return session.expires > Date.now();
+    return session.expires > this.clock.now();
   }
 
   revokeToken(identity: string, jti: string, limits: TokenRevocation): RevokedAll | undefined {
@@ -149,7 +158,7 @@ export class MemoryRevocationStore implements RevocationStore {
 
   /** Marks `jti` revoked (`usedAt`: used up by a refresh at that time). */
   private mark(identity: string, jti: string, limits: TokenRevocation, usedAt: number | undefined): RevokedAll | undefined {
-    const now = Date.now();
+    const now = this.clock.now();
     const state = this.stateOf(identity, now);
     const expires = expiresAt(now, limits.ttl);
     const held = state.revoked.get(jti);
@@ -166,7 +175,7 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   revokeAll(identity: string, ttl: number | undefined, except?: string): RevokedAll {
-    const now = Date.now();
+    const now = this.clock.now();
     const state = this.stateOf(identity, now);
     // Strictly after every generation handed out so far, also once an earlier cut-off expired.
     const generation = Math.max(cutoffOf(state, now) + 1, now);
@@ -190,11 +199,11 @@ export class MemoryRevocationStore implements RevocationStore {
 
   generation(identity: string): number {
     const state = this.identities.get(identity);
-    return state ? cutoffOf(state, Date.now()) : 0;
+    return state ? cutoffOf(state, this.clock.now()) : 0;
   }
 
   extendHorizon(identity: string, ttl: number | undefined): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const state = this.stateOf(identity, now);
     state.horizon = Math.max(state.horizon, expiresAt(now, ttl));
   }
@@ -202,7 +211,7 @@ export class MemoryRevocationStore implements RevocationStore {
   sessions(identity: string): StoredSession[] {
     const state = this.identities.get(identity);
     if (!state) return [];
-    this.purge(state, Date.now());
+    this.purge(state, this.clock.now());
     return [...state.sessions.values()].map(({ id, createdAt, lastUsedAt, expiresAt: end, idleTimeout, metadata }) => ({
       id, createdAt, lastUsedAt, expiresAt: end, idleTimeout, metadata,
     }));
@@ -225,7 +234,7 @@ export class MemoryRevocationStore implements RevocationStore {
   /** At a full store, ends the least recently used sessions until one entry fits (the writer's own marks collapse when no session is left). */
   private makeRoom(writer: IdentityState): EndedSession[] {
     const ended: EndedSession[] = [];
-    const now = Date.now();
+    const now = this.clock.now();
     while (this.entries >= this.maxEntries) {
       const session = this.byLastUse.values().next().value;
       if (session) {

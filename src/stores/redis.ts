@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { systemClock, type Clock } from '../clock';
 import {
   RevocationStoreError, sessionAlive, type NewSession, type RefreshOutcome, type RefreshUse, type RevocationStore, type RevokedAll,
   type SessionEnd, type SessionUse, type StartedSession, type StoredSession, type StoredToken, type TokenRevocation, type TokenStatus,
@@ -34,6 +35,13 @@ export interface RedisRevocationStoreOptions {
    * when it cannot be read. Default: `process.emitWarning`.
    */
   onWarning?: (message: string) => void;
+  /**
+   * This instance's clock, for the one thing the instance decides itself: whether
+   * a token's session is within its limits when the token is checked. Give it the
+   * manager's `clock`. Everything else (expiry, rotation, cut-offs) is on Redis'
+   * own time, TIME and key expiry, so that every instance agrees. Default `Date`.
+   */
+  clock?: Clock;
 }
 
 // Helpers every script shares. Times are Redis' own clock, so every instance agrees.
@@ -262,6 +270,7 @@ return found`);
 export class RedisRevocationStore implements RevocationStore {
   private readonly prefix: string;
   private readonly onWarning: (message: string) => void;
+  private readonly clock: Clock;
   /** Settles once the eviction policy has been checked (never rejects). */
   readonly evictionPolicyChecked: Promise<void>;
 
@@ -270,6 +279,7 @@ export class RedisRevocationStore implements RevocationStore {
     // A brace in the prefix would make it the hash tag: every identity in one slot, or none in its own.
     if (/[{}]/.test(this.prefix)) throw new Error('RedisRevocationStore: `prefix` may not hold `{` or `}` (the hash tag is the identity\'s)');
     this.onWarning = options.onWarning ?? ((message) => process.emitWarning(message, 'RevocationStoreWarning'));
+    this.clock = options.clock ?? systemClock;
     this.evictionPolicyChecked = this.checkEvictionPolicy();
   }
 
@@ -281,7 +291,7 @@ export class RedisRevocationStore implements RevocationStore {
     if (mark !== null || session === null) return 'revoked';
     const record = session === undefined ? undefined : JSON.parse(session) as RecordJson;
     // The session's limits, on this instance's clock (the record's times are Redis'; they differ by the clocks' skew).
-    if (record && !sessionAlive(storedSession(record), Date.now())) return 'revoked';
+    if (record && !sessionAlive(storedSession(record), this.clock.now())) return 'revoked';
     const cut = Number(cutoff ?? 0);
     if (token.generation >= cut) return 'active';
     // Older than the cut-off: only a session the wholesale revocation spared keeps it.
