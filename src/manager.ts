@@ -26,7 +26,7 @@ import { JwtRequirement, type JwtRequiredOptions } from './requirement';
 import { errorResponse } from './responses';
 import { cookieHeaders, headerLocation, tokenHeaders, type HeaderLocation } from './testing';
 import { TokenFactory, type CreateAccessTokenOptions } from './tokens';
-import { tokenString } from './verify';
+import { claimsShaped, tokenString } from './verify';
 
 /** A dependency-injection container that registers a value for a class, such as typedi's `Container`. */
 export interface ValueContainer {
@@ -229,11 +229,13 @@ export class JwtManager<User = never> {
   }
 
   /**
-   * Revokes one token, given as its verified claims (e.g. from `@CurrentJwt()`)
-   * or as the raw token (verified first). It is refused with 401
-   * `Token has been revoked` from then on, on every instance sharing the
-   * store, until it would have expired. Anything else (a number, an array, a
-   * token that does not verify) rejects with a {@link JwtError}.
+   * Revokes one token, given as its verified claims (from `@CurrentJwt()`,
+   * `getJwt()` or `decodeToken`) or as the raw token (verified first). It is
+   * refused with 401 `Token has been revoked` from then on, on every instance
+   * sharing the store, until it would have expired. Anything else (a number, an
+   * array, an object without a string identity, a token that does not verify)
+   * rejects with a {@link JwtError} (422). An object is taken as verified claims:
+   * hand request input over as the token string it should be, never as an object.
    */
   async revokeToken(token: unknown): Promise<void> {
     await this.config.revocation.revokeToken(await this.claimsOf(token));
@@ -253,17 +255,17 @@ export class JwtManager<User = never> {
    * and its sessions end, on every instance; new logins work at once. With
    * `except`, that session (the current device's, say) lives on: "log out everywhere else".
    */
-  async revokeAllTokensFor(identity: Identity, options: { except?: string } = {}): Promise<void> {
-    const { except } = options;
-    await this.config.revocation.revokeAll(String(identity), except === undefined ? undefined : sessionIdOf(except));
+  async revokeAllTokensFor(identity: Identity, options?: { except?: string }): Promise<void> {
+    const except = options?.except;
+    await this.config.revocation.revokeAll(identityOf(identity), except === undefined ? undefined : sessionIdOf(except));
   }
 
   /**
    * The identity's live sessions, newest first: `{ id, createdAt, lastUsedAt,
    * expiresAt, metadata }`. One store call (a script on Redis).
    */
-  sessions(identity: Identity): Promise<SessionInfo[]> {
-    return this.config.revocation.sessions(String(identity));
+  async sessions(identity: Identity): Promise<SessionInfo[]> {
+    return this.config.revocation.sessions(identityOf(identity));
   }
 
   /**
@@ -271,7 +273,7 @@ export class JwtManager<User = never> {
    * on every instance. A session id that is not a string rejects with a {@link JwtError} (422).
    */
   async revokeSession(identity: Identity, sessionId: string): Promise<void> {
-    await this.config.revocation.endSession(String(identity), sessionIdOf(sessionId));
+    await this.config.revocation.endSession(identityOf(identity), sessionIdOf(sessionId));
   }
 
   /**
@@ -429,10 +431,10 @@ export class JwtManager<User = never> {
     setTokenCookies(request.adapter, request.ctx, this.config.cookies, this.config.clock, type, token, claims, seconds);
   }
 
-  /** Claims as given (an object that is not an array), else the claims of the token `token` is; anything else rejects in `decodeToken`. */
+  /** Claims as given (taken as verified); else the claims of the token `token` is; anything else rejects (422). */
   private async claimsOf(token: unknown): Promise<JwtClaims> {
-    const claims = typeof token === 'object' && token !== null && !Array.isArray(token);
-    return claims ? token as JwtClaims : this.tokens.decodeToken(token, { allowExpired: true });
+    return typeof token === 'object' && token !== null
+      ? claimsShaped(token, this.config.identityClaim) : this.tokens.decodeToken(token, { allowExpired: true });
   }
 
   /** The request's state, at once or later; a failure rejects with the response it becomes. */
@@ -448,6 +450,13 @@ export class JwtManager<User = never> {
       return refusal(this.config, request, error);
     }
   }
+}
+
+/** An identity as the stores take it: a string, or a finite number as its decimal string; anything else (it may come from a request) is refused (422). */
+function identityOf(identity: unknown): string {
+  if (typeof identity === 'string') return identity;
+  if (typeof identity === 'number' && Number.isFinite(identity)) return String(identity);
+  throw new JwtDecodeError('Invalid identity: a string or a finite number');
 }
 
 /** A session id as the stores take it: a string, whatever the caller passed (it may come from a request). */

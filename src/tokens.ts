@@ -8,7 +8,7 @@ import { toLowS } from './ecdsa';
 import type { RevokedTokenError } from './errors';
 import { successorSession } from './revocation';
 import type { SessionMetadata } from './events';
-import { verifyToken, type VerifyOptions } from './verify';
+import { claimsShaped, verifyToken, type VerifyOptions } from './verify';
 
 /** Options for {@link TokenFactory.createRefreshToken}. */
 export interface CreateTokenOptions {
@@ -116,9 +116,11 @@ export class TokenFactory<User = never> {
    * `options.additionalClaims`, add to them or replace them. They keep its
    * generation, so a logout-everywhere that ran meanwhile covers them too;
    * rejects with 401 when the session ended during the refresh. The access
-   * token does not outlive the session (see {@link createTokenPair}).
+   * token does not outlive the session (see {@link createTokenPair}). Anything
+   * not shaped as claims (a token string, a number, an array) is refused (422).
    */
-  async rotate(claims: JwtClaims, tokenOptions: CreateTokenOptions = {}): Promise<TokenPair> {
+  async rotate(given: JwtClaims, tokenOptions: CreateTokenOptions = {}): Promise<TokenPair> {
+    const claims = claimsShaped(given, this.config.identityClaim);
     if (claims.type !== 'refresh') throw new TypeError('rotate: pass the claims of the refresh token the route verified');
     const options = this.carrying(claims, tokenOptions);
     const subject = await this.identify(claims[this.config.identityClaim] as string, claims);
@@ -150,8 +152,10 @@ export class TokenFactory<User = never> {
    * Rejects with 401 when that token is revoked by now, or its session ended or
    * is past its limits; a session's renewal counts as its use (an active
    * session is not idle) and does not outlive it (see {@link createTokenPair}).
+   * Anything not shaped as claims (a token string, a number, an array) is refused (422).
    */
-  async renew(claims: JwtClaims, options: CreateTokenOptions = {}): Promise<string> {
+  async renew(given: JwtClaims, options: CreateTokenOptions = {}): Promise<string> {
+    const claims = claimsShaped(given, this.config.identityClaim);
     const family = typeof claims.fam === 'string' ? claims.fam : undefined;
     const subject = await this.identify(claims[this.config.identityClaim] as string, claims);
     const renewed = this.carrying(claims, options);

@@ -34,6 +34,20 @@ const MAX_NUMERIC_DATE = 253402300799;
  * of everything that takes a token, since one may come straight from a request
  * body (`{"refresh_token": true}`) where nothing has checked its type.
  */
+/**
+ * `input` in the shape of a verified token's claims (an object whose identity
+ * claim is a string), else a 422: a function given claims by mistake (a token
+ * string, a number, an array) answers as for a bad token, not with a TypeError.
+ * The claims are taken as verified (from `@CurrentJwt()`, `getJwt()`,
+ * `decodeToken`): request input must never reach these functions as an object.
+ */
+export function claimsShaped(input: unknown, identityClaim: string): JwtClaims {
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || typeof (input as JwtClaims)[identityClaim] !== 'string') {
+    throw new JwtDecodeError('Invalid claims: pass the claims of a verified token');
+  }
+  return input as JwtClaims;
+}
+
 export function tokenString(token: unknown): string {
   if (typeof token !== 'string') throw new JwtDecodeError('Invalid token type: a token is a string');
   return token;
@@ -43,7 +57,8 @@ export function tokenString(token: unknown): string {
  * Decodes and verifies a compact JWT, or finds it in the verified-token cache.
  * Throws a {@link JwtError}; never echoes the token, a key or an expected value.
  */
-export function verifyToken(input: unknown, config: ResolvedConfig, options: VerifyOptions = {}): DecodedJwt | Promise<DecodedJwt> {
+export function verifyToken(input: unknown, config: ResolvedConfig, given?: VerifyOptions | null): DecodedJwt | Promise<DecodedJwt> {
+  const options = given ?? {};
   const token = tokenString(input);
   if (token.length > config.maxTokenLength) throw new JwtDecodeError('Token is too long');
   const cache = options.allowExpired ? undefined : config.cache;

@@ -166,6 +166,39 @@ describe('fuzzing: every public function that takes a token takes unknown input 
     await call('setAccessCookies', valid).expect(200);
   });
 
+  it('claims and identities that are not: renew, rotate, sessions, revokeSession, revokeAllTokensFor reject with a JwtError, never a TypeError', async () => {
+    const jwt = server.jwt;
+    const throwing = { toString: () => { throw new Error('boom'); } };
+    const notClaims = [undefined, null, 1, true, 'a.b.c', [], [{ sub: 'alice' }], { sub: 1 }, {}];
+    const notIdentities = [undefined, null, true, NaN, Infinity, [], ['alice'], {}, throwing];
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ...notClaims.map((input): [string, () => Promise<unknown>] => [`renew(${String(input)})`, () => jwt.tokens.renew(input as never)]),
+      ...notClaims.map((input): [string, () => Promise<unknown>] => [`rotate(${String(input)})`, () => jwt.tokens.rotate(input as never)]),
+      ...notIdentities.flatMap((input): Array<[string, () => Promise<unknown>]> => [
+        [`sessions(${typeof input})`, () => jwt.sessions(input as never)],
+        [`revokeSession(${typeof input})`, () => jwt.revokeSession(input as never, 'id')],
+        [`revokeAllTokensFor(${typeof input})`, () => jwt.revokeAllTokensFor(input as never)],
+      ]),
+    ];
+    for (const [name, attempt] of calls) {
+      let sync: unknown;
+      let settled: PromiseSettledResult<unknown> | undefined;
+      try {
+        [settled] = await Promise.allSettled([attempt()]);
+      } catch (error) {
+        sync = error;
+      }
+      expect(sync, `${name} threw synchronously`).to.equal(undefined);
+      expect(settled?.status, name).to.equal('rejected');
+      const reason = (settled as PromiseRejectedResult).reason as JwtError;
+      expect(reason, name).to.be.instanceOf(JwtError);
+      expect(reason.httpCode, name).to.equal(422);
+    }
+    // Options given as null are no options.
+    await jwt.revokeAllTokensFor('nobody', null as never);
+    expect((await jwt.tokens.decodeToken(await jwt.tokens.createAccessToken('alice'), null as never)).sub).to.equal('alice');
+  });
+
   it('any value that is not a string (fast-check): decodeToken, revokeToken and revokeFamily reject with a JwtError', async () => {
     const notString = fc.anything({ withBigInt: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withNullPrototype: true })
       .filter((value) => typeof value !== 'string');
