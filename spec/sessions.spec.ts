@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { IncomingMessage } from 'node:http';
 import { Get, JsonController, Post, Req } from 'routing-controllers';
 import {
@@ -9,7 +9,7 @@ import {
 } from '../src';
 import { manualTime, redisTime, TestClock, type TestTime } from './clock';
 import { SECRET, startServer, type Driver, type TestServer } from './helpers';
-import { connectRedis, freePortBase, hasRedisServer, LocalCluster, REDIS_URL, requireService } from './services';
+import { connectRedis, REDIS_URL, requireService } from './services';
 
 // Each server's own manager, by its port, for the refresh route's rotate().
 const managers = new Map<number, JwtManager>();
@@ -46,8 +46,16 @@ interface SharedStore {
   time: TestTime;
 }
 
-function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<SharedStore>): void {
-  describe(`sessions with the ${name}, two app instances (Koa and Express)`, function () {
+/**
+ * The session flows through two app instances. `sharedOnly`: just the flows about
+ * the storage the instances share (what one does, the other sees at once); the
+ * session limits in time and the listeners' errors are the library's own, run on
+ * the memory store, and the store's side of them is in the store contract suite.
+ */
+function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<SharedStore>, sharedOnly = false): void {
+  /** A flow: `shared` when it is about the instances' shared storage. */
+  const flow = (shared: boolean, title: string, test: Mocha.AsyncFunc) => { if (shared || !sharedOnly) it(title, test); };
+  describe(`sessions with the ${name}, two app instances (Koa and Express)${sharedOnly ? ': what they share' : ''}`, function () {
     // Starting the Cluster in the first test's hook takes long on a loaded machine.
     this.timeout(60_000);
     let instances: Instances | undefined;
@@ -78,7 +86,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       return instances;
     }
 
-    it('lists the identity\'s live sessions, newest first, with dates and bounded metadata', async () => {
+    flow(true, 'lists the identity\'s live sessions, newest first, with dates and bounded metadata', async () => {
       const { a, b } = await serve();
       const first = await a.jwt.tokens.createTokenPair('alice', { session: { userAgent: 'Firefox', ip: '10.0.0.1' } });
       await time.pass(5);
@@ -104,7 +112,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       expect(error).to.be.instanceOf(TypeError);
     });
 
-    it('revokeSession on one instance ends that device at once on the other: access and refresh token', async () => {
+    flow(true, 'revokeSession on one instance ends that device at once on the other: access and refresh token', async () => {
       const { a, b } = await serve();
       const laptop = await a.jwt.tokens.createTokenPair('alice');
       const phone = await a.jwt.tokens.createTokenPair('alice');
@@ -116,7 +124,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       expect((await a.jwt.sessions('alice')).map((session) => session.id)).to.deep.equal([phone.sessionId]);
     });
 
-    it('revokeAllTokensFor(identity, { except }) ends every other session and token, the excepted one lives on', async () => {
+    flow(true, 'revokeAllTokensFor(identity, { except }) ends every other session and token, the excepted one lives on', async () => {
       const { a, b } = await serve();
       const current = await a.jwt.tokens.createTokenPair('alice');
       const others = [await b.jwt.tokens.createTokenPair('alice'), await a.jwt.tokens.createTokenPair('alice')];
@@ -137,7 +145,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       expect(await a.jwt.sessions('alice')).to.deep.equal([]);
     });
 
-    it('sessionMaxAge: no refresh, rotated or not, extends a session past login + max age', async () => {
+    flow(false, 'sessionMaxAge: no refresh, rotated or not, extends a session past login + max age', async () => {
       const { a, b, events } = await serve({ sessionMaxAge: 4 });
       const loggedIn = time.clock.now();
       const login = await a.jwt.tokens.createTokenPair('alice');
@@ -157,7 +165,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       await a.request.post('/s/refresh').set(bearer(refreshToken)).expect(401);
     });
 
-    it('sessionIdleTimeout: a session not refreshed for that long ends; an active one lives on', async () => {
+    flow(false, 'sessionIdleTimeout: a session not refreshed for that long ends; an active one lives on', async () => {
       const { a, b, events } = await serve({ sessionIdleTimeout: '3s' });
       const idle = await a.jwt.tokens.createTokenPair('alice');
       const loggedIn = time.clock.now();
@@ -176,7 +184,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       await a.request.post('/s/refresh').set(bearer(active)).expect(200);
     });
 
-    it('a session\'s limits hold for its access tokens: none is accepted past its end or idle limit, none minted to outlive it', async () => {
+    flow(false, 'a session\'s limits hold for its access tokens: none is accepted past its end or idle limit, none minted to outlive it', async () => {
       // A leeway longer than the shifts below, so that only the session's limits can refuse the tokens.
       const { a, b } = await serve({ sessionMaxAge: 1, accessTokenExpires: 4, leeway: 30 });
       const login = await a.jwt.tokens.createTokenPair('alice', { expiresIn: '1h' });
@@ -197,7 +205,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       }
     });
 
-    it('sessionIdleTimeout holds for access tokens too: a session not used for that long has no token that works', async () => {
+    flow(false, 'sessionIdleTimeout holds for access tokens too: a session not used for that long has no token that works', async () => {
       const { a, b } = await serve({ sessionIdleTimeout: '1s', accessTokenExpires: 4, leeway: 30 });
       const login = await a.jwt.tokens.createTokenPair('alice');
       const access = await a.jwt.tokens.decodeToken(login.accessToken);
@@ -210,7 +218,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       await b.request.get('/s/me').set(bearer(login.accessToken)).expect(401, { msg: 'Token has been revoked' });
     });
 
-    it('maxSessionsPerIdentity: beyond it the oldest session ends (evicted), on both instances', async () => {
+    flow(true, 'maxSessionsPerIdentity: beyond it the oldest session ends (evicted), on both instances', async () => {
       const { a, b, events } = await serve({ maxSessionsPerIdentity: 2 });
       const oldest = await a.jwt.tokens.createTokenPair('alice');
       await time.pass(2);
@@ -225,7 +233,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       expect(evicted[0].data).to.deep.include({ identity: 'alice', sessionId: oldest.sessionId, reason: 'evicted' });
     });
 
-    it('events: each fired once, on the instance it happened on, with identity, session and request', async () => {
+    flow(true, 'events: each fired once, on the instance it happened on, with identity, session and request', async () => {
       const { a, b, events } = await serve();
       const login = await a.jwt.tokens.createTokenPair('alice', { session: { label: 'laptop' } });
       const rotated = (await b.request.post('/s/refresh').set(bearer(login.refreshToken)).expect(200)).body;
@@ -255,7 +263,7 @@ function sessionSuite(name: string, makeStores: (ctx: Mocha.Context) => Promise<
       expect(events[7].data).to.deep.include({ identity: 'alice', reason: 'revoked' });
     });
 
-    it('a listener that throws or rejects never breaks a request; its error goes to onCallbackError', async () => {
+    flow(false, 'a listener that throws or rejects never breaks a request; its error goes to onCallbackError', async () => {
       const reported: string[] = [];
       const { a } = await serve({ onCallbackError: (error, { callback }) => { reported.push(`${callback}: ${(error as Error).message}`); } });
       for (const event of EVENT_NAMES) {
@@ -282,7 +290,7 @@ sessionSuite('memory store', async () => {
   return { stores: [store, store], time };
 });
 
-const clients: Array<Redis | Cluster> = [];
+const clients: Redis[] = [];
 sessionSuite('Redis store (single server)', async (ctx) => {
   const [first, second] = [await connectRedis(REDIS_URL), await connectRedis(REDIS_URL)];
   requireService(ctx, first !== undefined && second !== undefined, 'no Redis answers on 127.0.0.1:6379 (TEST_REDIS_URL)');
@@ -290,28 +298,10 @@ sessionSuite('Redis store (single server)', async (ctx) => {
   const prefix = `sessions:${randomUUID()}`;
   const time = redisTime();
   return { stores: [new RedisRevocationStore(first!, { prefix, clock: time.clock }), new RedisRevocationStore(second!, { prefix, clock: time.clock })], time };
-});
-
-let localCluster: LocalCluster | undefined;
-let cluster: Cluster | undefined;
-sessionSuite('Redis store (three-node Redis Cluster)', async (ctx) => {
-  requireService(ctx, hasRedisServer(), 'redis-server/redis-cli not installed');
-  if (!cluster) {
-    localCluster = new LocalCluster(freePortBase() + 20);
-    cluster = await localCluster.start();
-    clients.push(cluster);
-  }
-  const second = new Cluster(localCluster!.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })));
-  second.on('error', () => undefined);
-  clients.push(second);
-  const prefix = `sessions:${randomUUID()}`;
-  const time = redisTime();
-  return { stores: [new RedisRevocationStore(cluster, { prefix, clock: time.clock }), new RedisRevocationStore(second, { prefix, clock: time.clock })], time };
-});
+}, true);
 
 after(async () => {
   for (const client of clients) client.disconnect();
-  await localCluster?.destroy();
 });
 
 describe('sessions: rotate() and renew() outside a refresh route', () => {
