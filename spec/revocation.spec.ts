@@ -81,6 +81,20 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
       return server.jwt;
     }
 
+    /** Refreshes at `path` (a route waiting at the gate between its checks and its new tokens), running `meanwhile` while it waits. */
+    async function refreshWhile(path: string, token: string, meanwhile: () => Promise<unknown>) {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => { release = resolve; });
+      const inside = new Promise<void>((resolve) => { entered = resolve; });
+      const pending = server.request.post(path).set(bearer(token)).then((res) => res);
+      await inside;
+      await meanwhile();
+      release();
+      const res = await pending;
+      gate = Promise.resolve();
+      return res;
+    }
+
     beforeEach(async function () {
       ({ store, held, time } = await makeStore(this));
       await serve();
@@ -205,20 +219,6 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         expect(await jwt.sessions('alice')).to.deep.equal([]);
       });
 
-      /** A slow refresh (rotate() waiting at the gate) of `token`, with `meanwhile` run while it waits. */
-      async function slowRefresh(token: string, meanwhile: () => Promise<unknown>) {
-        let release!: () => void;
-        gate = new Promise<void>((resolve) => { release = resolve; });
-        const inside = new Promise<void>((resolve) => { entered = resolve; });
-        const pending = server.request.post('/rev/slow-refresh').set(bearer(token)).then((res) => res);
-        await inside;
-        await meanwhile();
-        release();
-        const res = await pending;
-        gate = Promise.resolve();
-        return res;
-      }
-
       it('a token outside sessions: a logout-everywhere during its refresh, or its reuse, refuses the session the refresh starts', async () => {
         const before = manager();
         for (const meanwhile of [
@@ -230,7 +230,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
           },
         ]) {
           const outside = await before.tokens.createRefreshToken('alice');
-          const res = await slowRefresh(outside, () => meanwhile(outside));
+          const res = await refreshWhile('/rev/slow-refresh', outside, () => meanwhile(outside));
           expect(res.status, JSON.stringify(res.body)).to.equal(401);
           expect(await jwt.sessions('alice')).to.deep.equal([]);
         }
@@ -410,15 +410,7 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
         it(`returns no tokens that survive it (${rotation ? 'rotation' : 'no rotation'})`, async () => {
           const jwt = await serve({ refreshTokenRotation: rotation });
           const login = await jwt.tokens.createTokenPair('alice');
-          let release!: () => void;
-          gate = new Promise<void>((resolve) => { release = resolve; });
-          const inside = new Promise<void>((resolve) => { entered = resolve; });
-          const pending = server.request.post('/rev/slow-refresh').set(bearer(login.refreshToken)).then((res) => res);
-          await inside;
-          await jwt.revokeAllTokensFor('alice');
-          release();
-          const res = await pending;
-          gate = Promise.resolve();
+          const res = await refreshWhile('/rev/slow-refresh', login.refreshToken, () => jwt.revokeAllTokensFor('alice'));
           if (res.status === 200) {
             await server.request.get('/rev/me').set(bearer(res.body.access_token)).expect(401);
             await server.request.post('/rev/refresh').set(bearer(res.body.refresh_token)).expect(401);
@@ -431,19 +423,8 @@ function revocationSuite(name: string, makeStore: (ctx: Mocha.Context) => Promis
     });
 
     describe('the seed\'s refresh (createAccessToken(identity)) in flight during a revocation', () => {
-      /** Refreshes at /slow-seed-refresh, running `meanwhile` while the route waits between its checks and its new token. */
-      async function seedRefresh(refreshToken: string, meanwhile: () => Promise<void>, path = '/rev/slow-seed-refresh') {
-        let release!: () => void;
-        gate = new Promise<void>((resolve) => { release = resolve; });
-        const inside = new Promise<void>((resolve) => { entered = resolve; });
-        const pending = server.request.post(path).set(bearer(refreshToken)).then((res) => res);
-        await inside;
-        await meanwhile();
-        release();
-        const res = await pending;
-        gate = Promise.resolve();
-        return res;
-      }
+      /** Refreshes at /slow-seed-refresh (or `path`), running `meanwhile` while the route waits between its checks and its new token. */
+      const seedRefresh = (refreshToken: string, meanwhile: () => Promise<void>, path = '/rev/slow-seed-refresh') => refreshWhile(path, refreshToken, meanwhile);
 
       const logins: Record<string, (jwt: JwtManager) => Promise<{ refreshToken: string; sessionId?: string }>> = {
         'a refresh token alone': async (jwt) => ({ refreshToken: await jwt.tokens.createRefreshToken('alice') }),
