@@ -41,11 +41,11 @@ describe('configuration', () => {
   });
 
   it('refuses a PEM key as HMAC secret (the algorithm-confusion setup)', () => {
-    fails({ secretKey: pem(rsa2048.publicKey) }, /looks like a PEM key/);
+    fails({ secretKey: pem(rsa2048.publicKey) }, /is a PEM key/);
   });
 
   it('refuses key material as an HMAC secret in any common encoding, as secretKey and in a ring, even with allowWeakSecret', () => {
-    const message = /`secretKey` (is a DER-encoded (key|certificate)|is the (base64|hex) of a DER-encoded (key|certificate)|is a JWK( Set)?'s JSON text)( \(a PEM body without its armour lines\))?; HMAC algorithms take a random secret/;
+    const message = /`secretKey` is (the (base64|hex) of )*(a PEM key|an SSH public key|a DER-encoded (key|certificate|structure holding a public key \(a certificate request, a PKCS#7 bundle\))|a JWK( Set)?'s JSON text|a JSON array of JWKs); HMAC algorithms take a random secret/;
     for (const [name, material] of keyMaterialForms()) {
       for (const allowWeakSecret of [false, true]) {
         expect(() => new JwtManager({ secretKey: material, allowWeakSecret }), name).to.throw(message);
@@ -54,7 +54,7 @@ describe('configuration', () => {
           .to.throw(message);
       }
     }
-    fails({ secretKey: `\n${pem(rsa2048.publicKey)}`, allowWeakSecret: true }, /looks like a PEM key/);
+    fails({ secretKey: `\n${pem(rsa2048.publicKey)}`, allowWeakSecret: true }, /is a PEM key/);
   });
 
   it('refuses secrets of trivially low diversity (few distinct bytes, a short block repeated) unless allowWeakSecret', () => {
