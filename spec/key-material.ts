@@ -162,7 +162,21 @@ export const WEAK_SECRETS: Array<[name: string, secret: KeyMaterial, alg?: 'HS38
   ['three characters, no period', 'abcabbacbcaacbbcabacbccabaabcbcaabbcacb'],
   ['24 random characters repeated (HS384)', 'k3P9zQ7wLm2xR8vT5nB1cY6d'.repeat(2), 'HS384'],
   ['a 20-character block repeated, HS256', 'Tr0ub4dor&3-horse-st'.repeat(2)],
+  ["'abcdefghijklmnopqrstuvwxyz012345'", 'abcdefghijklmnopqrstuvwxyz012345'],
+  ['bytes 0 to 31', counter(32)],
+  ['bytes 0 to 63 (HS512)', counter(64), 'HS512'],
+  ["the hex counter '000102…1f'", counter(32).toString('hex')],
+  ['the base64 of bytes 0 to 31', counter(32).toString('base64')],
+  ["'abcdefghijklmnopq' and 15 'x's", `abcdefghijklmnopq${'x'.repeat(15)}`],
+  ["'abcdefghijklmnop' and 'ABCDEFGHIJKLMNOP'", 'abcdefghijklmnopABCDEFGHIJKLMNOP'],
+  ["'passwordpassword1234567890123456'", 'passwordpassword1234567890123456'],
+  ['four runs of 8 letters', 'abcdefghABCDEFGHijklmnopIJKLMNOP'],
 ];
+
+/** The bytes 0, 1, 2… up to `length` - 1. */
+function counter(length: number): Buffer {
+  return Buffer.from(Array.from({ length }, (_, i) => i));
+}
 
 /** An odd number of exactly `bits` bits, as base64url: a stand-in modulus (a public key is never checked for its factors). */
 export function oddNumber(bits: number): Buffer {

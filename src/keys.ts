@@ -382,12 +382,13 @@ function toSecretKey(material: KeyMaterial | undefined, alg: Algorithm, rules: K
 
 /**
  * Why a secret is too weak for `alg`, if it is: shorter than the hash (RFC 7518
- * §3.2), or of trivially low diversity. Two linear rules, which a random secret
- * or a passphrase of that length passes by far:
+ * §3.2), or of trivially low diversity. Linear rules, which a random secret in
+ * any encoding or a passphrase of that length passes by far:
  * - at least half as many distinct pairs of adjacent bytes as the hash has bytes
  *   (16 for HS256): refuses a few characters (3 give at most 9 pairs) and a
  *   short block repeated (`'secret'.repeat(6)` has 6), tail or not;
- * - not one block repeated (its shortest period more than half its length).
+ * - the shape rules of `shapeWeakness`, on the bytes and, where the secret is
+ *   hex or base64 text, on what it decodes to (hex of a counter is varied text).
  */
 function secretWeakness(bytes: Buffer, alg: Algorithm): string | undefined {
   const needed = Number(alg.slice(2)) / 8;
@@ -398,8 +399,44 @@ function secretWeakness(bytes: Buffer, alg: Algorithm): string | undefined {
   if (pairs.size < neededPairs) {
     return `has ${pairs.size} distinct pair${pairs.size === 1 ? '' : 's'} of adjacent bytes; ${alg} requires at least ${neededPairs} (too few characters, or a short block repeated)`;
   }
+  const shape = shapeWeakness(bytes);
+  if (shape !== undefined) return shape;
+  for (const [encoding, decoded] of decodings(textOf(bytes))) {
+    // What decodes to less than half the hash is text that merely looks encoded.
+    const weakness = decoded.length >= neededPairs ? shapeWeakness(decoded) : undefined;
+    if (weakness !== undefined) return `is ${encoding} whose decoding ${weakness}`;
+  }
+  return undefined;
+}
+
+/** Fewer distinct differences between adjacent bytes than this is a few progressions joined. */
+const MIN_DIFFERENCES = 8;
+
+/**
+ * Why bytes are of a trivially regular shape, if they are:
+ * - one block repeated (the shortest period at most half the length);
+ * - a run in arithmetic progression (equal differences between adjacent bytes:
+ *   `'abcd…'`, bytes 0, 1, 2…, `'xxxx'`) longer than 8 bytes or a quarter of
+ *   the length, whichever is more;
+ * - fewer than MIN_DIFFERENCES distinct differences between adjacent bytes.
+ */
+function shapeWeakness(bytes: Buffer): string | undefined {
   const period = shortestPeriod(bytes);
   if (period * 2 <= bytes.length) return `is a block of ${period} bytes repeated`;
+  const differences = new Set<number>();
+  let run = 1;
+  let longest = 1;
+  for (let i = 1; i < bytes.length; i++) {
+    const difference = (bytes[i] - bytes[i - 1]) & 0xff;
+    run = i > 1 && difference === ((bytes[i - 1] - bytes[i - 2]) & 0xff) ? run + 1 : 2;
+    longest = Math.max(longest, run);
+    differences.add(difference);
+  }
+  const maxRun = Math.max(8, Math.floor(bytes.length / 4));
+  if (longest > maxRun) return `has a run of ${longest} bytes in arithmetic progression (like 'abcd…' or 0, 1, 2…); at most ${maxRun} are accepted`;
+  if (differences.size < MIN_DIFFERENCES) {
+    return `has ${differences.size} distinct differences between adjacent bytes; at least ${MIN_DIFFERENCES} are required (a few runs like 'abcd…' joined)`;
+  }
   return undefined;
 }
 
