@@ -17,17 +17,76 @@ pn0qS9CeAiAFzZXnFwhKL8IGSpV1uGnJ+Hx4etSvZulhs55KTUQR0A==
 /** The certificate's DER bytes: the public "secret" of the certificate forgery. */
 export const CERTIFICATE_DER = new X509Certificate(CERTIFICATE_PEM).raw;
 
+/** The certificate above as a PKCS#7 bundle (`openssl crl2pkcs7 -nocrl -certfile cert.pem -outform DER | base64`). */
+const PKCS7_DER = Buffer.from(`
+MIIBowYJKoZIhvcNAQcCoIIBlDCCAZACAQExADALBgkqhkiG9w0BBwGgggF4MIIB
+dDCCARugAwIBAgIUHEDPcO3OLbxgYyfK222HUA+fHVAwCgYIKoZIzj0EAwIwDzEN
+MAsGA1UEAwwEdGVzdDAgFw0yNjEyMDgwMzA1MDNaGA8yMTI2MTExNDAzMDUwM1ow
+DzENMAsGA1UEAwwEdGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABDhNcZvB
+6f9hAQDXAPBQ080mYOL1Umj6O4E4yC0Ko1SCLB7qP9eLTuoWcbsYtXCQIHQw9Q25
+JyaC69HWIn64aUGjUzBRMB0GA1UdDgQWBBRKkRee/GLz3M93cuMV8cRWEkaSRzAf
+BgNVHSMEGDAWgBRKkRee/GLz3M93cuMV8cRWEkaSRzAPBgNVHRMBAf8EBTADAQH/
+MAoGCCqGSM49BAMCA0cAMEQCIHn/fhql9+jcuqFH5Tm5HpQg6SQEQVvDemo0pn0q
+S9CeAiAFzZXnFwhKL8IGSpV1uGnJ+Hx4etSvZulhs55KTUQR0DEA`, 'base64');
+
+/** A P-256 certificate request (`openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /dev/null -subj /CN=test -outform DER | base64`). */
+const CSR_DER = Buffer.from(`
+MIHIMHECAQAwDzENMAsGA1UEAwwEdGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEH
+A0IABBUvmEJFm5yWWzYHz92lCR1ui6QFY9Msi8YV243OqUk7sY0nNzmJMsZX94g4
+QzxQcYvOMuYr6GLFD6ETcsT6M16gADAKBggqhkjOPQQDAgNHADBEAiAXBSpwlbfL
++QBH+7taC8mzFZ5x2TE6qRAeaWqylvf6PQIgD5nHhavh2NlkFWwFPepvFOHP/vrW
+DNJnlu4Wu4fS0Kc=`, 'base64');
+
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const ed25519 = generateKeyPairSync('ed25519');
 
 /** The body of a PEM: base64 wrapped at 64 columns, its armour lines gone. */
 function pemBody(der: Buffer, eol = '\n'): string {
   return (der.toString('base64').match(/.{1,64}/g) ?? []).join(eol);
 }
 
+/** An SSH wire-format string or mpint (RFC 4251 §5): a 32-bit length, then the bytes. */
+function sshString(bytes: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  return Buffer.concat([length, bytes]);
+}
+
+/** A positive mpint from base64url, a zero byte before a set top bit. */
+function sshMpint(base64url: string): Buffer {
+  const bytes = Buffer.from(base64url, 'base64url');
+  return sshString(bytes[0] & 0x80 ? Buffer.concat([Buffer.alloc(1), bytes]) : bytes);
+}
+
+/** The OpenSSH public key blobs (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709 §4) of the keys above, built from their JWKs. */
+function sshBlobs(): Record<'rsa' | 'ecdsa' | 'ed25519', Buffer> {
+  const rsaJwk = rsa.publicKey.export({ format: 'jwk' });
+  const ecJwk = ec.publicKey.export({ format: 'jwk' });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(String(ecJwk.x), 'base64url'), Buffer.from(String(ecJwk.y), 'base64url')]);
+  return {
+    rsa: Buffer.concat([sshString(Buffer.from('ssh-rsa')), sshMpint(String(rsaJwk.e)), sshMpint(String(rsaJwk.n))]),
+    ecdsa: Buffer.concat([sshString(Buffer.from('ecdsa-sha2-nistp256')), sshString(Buffer.from('nistp256')), sshString(point)]),
+    ed25519: Buffer.concat([sshString(Buffer.from('ssh-ed25519')), sshString(Buffer.from(String(ed25519.publicKey.export({ format: 'jwk' }).x), 'base64url'))]),
+  };
+}
+
+/** Text in UTF-16 with a byte-order mark, as Windows editors save "Unicode". */
+function utf16(text: string, order: 'LE' | 'BE'): Buffer {
+  const bytes = Buffer.from(`\uFEFF${text}`, 'utf16le');
+  return order === 'LE' ? bytes : bytes.swap16();
+}
+
+/** DER re-encoded with BER's indefinite length on its outer SEQUENCE, as streaming PKCS#7 writers do. */
+function indefiniteLength(der: Buffer): Buffer {
+  const header = der[1] & 0x80 ? 2 + (der[1] & 0x7f) : 2;
+  return Buffer.concat([Buffer.from([0x30, 0x80]), der.subarray(header), Buffer.alloc(2)]);
+}
+
 /**
  * Public (and private) key material in the encodings a verifier is handed, as an
  * app might pass it for an HMAC secret: each keys the forgery with public bytes.
+ * A JWK's bare `n` is not among them: it is not told apart from a random secret.
  */
 export function keyMaterialForms(): Array<[name: string, material: string | Buffer | KeyObject | Jwk]> {
   const spki = rsa.publicKey.export({ type: 'spki', format: 'der' });
@@ -36,6 +95,8 @@ export function keyMaterialForms(): Array<[name: string, material: string | Buff
   const sec1 = ec.privateKey.export({ type: 'sec1', format: 'der' });
   const ecSpki = ec.publicKey.export({ type: 'spki', format: 'der' });
   const publicJwk = rsa.publicKey.export({ format: 'jwk' });
+  const ssh = sshBlobs();
+  const pem = (key: KeyObject) => String(key.export({ type: 'spki', format: 'pem' }));
   return [
     ['certificate DER', CERTIFICATE_DER],
     ['certificate DER as a secret KeyObject', createSecretKey(CERTIFICATE_DER)],
@@ -58,6 +119,29 @@ export function keyMaterialForms(): Array<[name: string, material: string | Buff
     ['EC private JWK as JSON text', JSON.stringify(ec.privateKey.export({ format: 'jwk' }))],
     ['oct JWK as JSON text', JSON.stringify({ kty: 'oct', k: randomBytes(32).toString('base64url') })],
     ['JWK Set as JSON text', JSON.stringify({ keys: [publicJwk] })],
+    ['OpenSSH ssh-rsa public key line', `ssh-rsa ${ssh.rsa.toString('base64')} alice@example.org\n`],
+    ['OpenSSH ssh-ed25519 public key line', `ssh-ed25519 ${ssh.ed25519.toString('base64')}`],
+    ['authorized_keys ecdsa-sha2-nistp256 line with options', `from="10.0.0.0/8",no-pty ecdsa-sha2-nistp256 ${ssh.ecdsa.toString('base64')} ci`],
+    ['OpenSSH public key blob alone, in base64', ssh.rsa.toString('base64')],
+    ['RFC 4716 SSH2 public key block', `---- BEGIN SSH2 PUBLIC KEY ----\nComment: "alice"\n${(ssh.ed25519.toString('base64').match(/.{1,70}/g) ?? []).join('\n')}\n---- END SSH2 PUBLIC KEY ----\n`],
+    ['base64 of a certificate PEM (a Kubernetes secret)', Buffer.from(CERTIFICATE_PEM).toString('base64')],
+    ['base64 of an RSA SPKI PEM', Buffer.from(pem(rsa.publicKey)).toString('base64')],
+    ['base64 of a PEM body (base64 twice)', Buffer.from(pemBody(ecSpki)).toString('base64')],
+    ['RSA SPKI PEM in UTF-16LE with a BOM, as a Buffer', utf16(pem(rsa.publicKey), 'LE')],
+    ['EC SPKI PEM in UTF-16BE with a BOM, as a Buffer', utf16(pem(ec.publicKey), 'BE')],
+    ['PKCS#7 bundle DER (.p7b)', PKCS7_DER],
+    ['PKCS#7 bundle PEM body without armour', pemBody(PKCS7_DER)],
+    ['PKCS#7 bundle in BER, of indefinite length', indefiniteLength(PKCS7_DER)],
+    ['certificate request (PKCS#10) DER', CSR_DER],
+    ['RSA SPKI DER with a trailing line feed', Buffer.concat([spki, Buffer.from('\n')])],
+    ['EC SPKI DER with a trailing NUL', Buffer.concat([ecSpki, Buffer.alloc(1)])],
+    ['RSA SPKI hex with a 0x prefix', `0x${spki.toString('hex')}`],
+    ['EC SPKI hex with dashes', (ecSpki.toString('hex').match(/../g) ?? []).join('-')],
+    ['RSA SPKI base64 in quotes', `"${spki.toString('base64')}"`],
+    ['RSA SPKI PEM body as a JSON string', JSON.stringify(pemBody(spki))],
+    ['certificate PEM body with an env file\'s \\n escapes', `'${pemBody(CERTIFICATE_DER).replace(/\n/g, '\\n')}'`],
+    ['JSON array of JWKs', JSON.stringify([publicJwk])],
+    ["base64 of a JWK's JSON text", Buffer.from(JSON.stringify(publicJwk)).toString('base64')],
   ];
 }
 
@@ -78,7 +162,21 @@ export const WEAK_SECRETS: Array<[name: string, secret: KeyMaterial, alg?: 'HS38
   ['three characters, no period', 'abcabbacbcaacbbcabacbccabaabcbcaabbcacb'],
   ['24 random characters repeated (HS384)', 'k3P9zQ7wLm2xR8vT5nB1cY6d'.repeat(2), 'HS384'],
   ['a 20-character block repeated, HS256', 'Tr0ub4dor&3-horse-st'.repeat(2)],
+  ["'abcdefghijklmnopqrstuvwxyz012345'", 'abcdefghijklmnopqrstuvwxyz012345'],
+  ['bytes 0 to 31', counter(32)],
+  ['bytes 0 to 63 (HS512)', counter(64), 'HS512'],
+  ["the hex counter '000102…1f'", counter(32).toString('hex')],
+  ['the base64 of bytes 0 to 31', counter(32).toString('base64')],
+  ["'abcdefghijklmnopq' and 15 'x's", `abcdefghijklmnopq${'x'.repeat(15)}`],
+  ["'abcdefghijklmnop' and 'ABCDEFGHIJKLMNOP'", 'abcdefghijklmnopABCDEFGHIJKLMNOP'],
+  ["'passwordpassword1234567890123456'", 'passwordpassword1234567890123456'],
+  ['four runs of 8 letters', 'abcdefghABCDEFGHijklmnopIJKLMNOP'],
 ];
+
+/** The bytes 0, 1, 2… up to `length` - 1. */
+function counter(length: number): Buffer {
+  return Buffer.from(Array.from({ length }, (_, i) => i));
+}
 
 /** An odd number of exactly `bits` bits, as base64url: a stand-in modulus (a public key is never checked for its factors). */
 export function oddNumber(bits: number): Buffer {

@@ -369,7 +369,7 @@ function toSecretKey(material: KeyMaterial | undefined, alg: Algorithm, rules: K
   const bytes = secret instanceof KeyObject ? secret.export() : typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
   const keyMaterial = keyMaterialIn(bytes);
   if (keyMaterial !== undefined) {
-    throw new Error(`JwtManager: ${option} ${keyMaterial}; HMAC algorithms take a random secret, asymmetric keys go in \`privateKey\`/\`publicKey\``);
+    throw new Error(`JwtManager: ${option} is ${keyMaterial}; HMAC algorithms take a random secret, asymmetric keys go in \`privateKey\`/\`publicKey\``);
   }
   if (!rules.allowWeakSecret) {
     const weakness = secretWeakness(bytes, alg);
@@ -382,12 +382,13 @@ function toSecretKey(material: KeyMaterial | undefined, alg: Algorithm, rules: K
 
 /**
  * Why a secret is too weak for `alg`, if it is: shorter than the hash (RFC 7518
- * §3.2), or of trivially low diversity. Two linear rules, which a random secret
- * or a passphrase of that length passes by far:
+ * §3.2), or of trivially low diversity. Linear rules, which a random secret in
+ * any encoding or a passphrase of that length passes by far:
  * - at least half as many distinct pairs of adjacent bytes as the hash has bytes
  *   (16 for HS256): refuses a few characters (3 give at most 9 pairs) and a
  *   short block repeated (`'secret'.repeat(6)` has 6), tail or not;
- * - not one block repeated (its shortest period more than half its length).
+ * - the shape rules of `shapeWeakness`, on the bytes and, where the secret is
+ *   hex or base64 text, on what it decodes to (hex of a counter is varied text).
  */
 function secretWeakness(bytes: Buffer, alg: Algorithm): string | undefined {
   const needed = Number(alg.slice(2)) / 8;
@@ -398,8 +399,44 @@ function secretWeakness(bytes: Buffer, alg: Algorithm): string | undefined {
   if (pairs.size < neededPairs) {
     return `has ${pairs.size} distinct pair${pairs.size === 1 ? '' : 's'} of adjacent bytes; ${alg} requires at least ${neededPairs} (too few characters, or a short block repeated)`;
   }
+  const shape = shapeWeakness(bytes);
+  if (shape !== undefined) return shape;
+  for (const [encoding, decoded] of decodings(textOf(bytes))) {
+    // What decodes to less than half the hash is text that merely looks encoded.
+    const weakness = decoded.length >= neededPairs ? shapeWeakness(decoded) : undefined;
+    if (weakness !== undefined) return `is ${encoding} whose decoding ${weakness}`;
+  }
+  return undefined;
+}
+
+/** Fewer distinct differences between adjacent bytes than this is a few progressions joined. */
+const MIN_DIFFERENCES = 8;
+
+/**
+ * Why bytes are of a trivially regular shape, if they are:
+ * - one block repeated (the shortest period at most half the length);
+ * - a run in arithmetic progression (equal differences between adjacent bytes:
+ *   `'abcd…'`, bytes 0, 1, 2…, `'xxxx'`) longer than 8 bytes or a quarter of
+ *   the length, whichever is more;
+ * - fewer than MIN_DIFFERENCES distinct differences between adjacent bytes.
+ */
+function shapeWeakness(bytes: Buffer): string | undefined {
   const period = shortestPeriod(bytes);
   if (period * 2 <= bytes.length) return `is a block of ${period} bytes repeated`;
+  const differences = new Set<number>();
+  let run = 1;
+  let longest = 1;
+  for (let i = 1; i < bytes.length; i++) {
+    const difference = (bytes[i] - bytes[i - 1]) & 0xff;
+    run = i > 1 && difference === ((bytes[i - 1] - bytes[i - 2]) & 0xff) ? run + 1 : 2;
+    longest = Math.max(longest, run);
+    differences.add(difference);
+  }
+  const maxRun = Math.max(8, Math.floor(bytes.length / 4));
+  if (longest > maxRun) return `has a run of ${longest} bytes in arithmetic progression (like 'abcd…' or 0, 1, 2…); at most ${maxRun} are accepted`;
+  if (differences.size < MIN_DIFFERENCES) {
+    return `has ${differences.size} distinct differences between adjacent bytes; at least ${MIN_DIFFERENCES} are required (a few runs like 'abcd…' joined)`;
+  }
   return undefined;
 }
 
@@ -414,44 +451,98 @@ function shortestPeriod(bytes: Buffer): number {
   return bytes.length - border[bytes.length - 1];
 }
 
+/** How many encodings deep key material is looked for: a Kubernetes secret holding a PEM body is the base64 of base64 (two). */
+const MAX_DECODINGS = 3;
+
 /**
- * What key material the bytes of a would-be secret are, if any: an HMAC keyed
- * with a public key's or certificate's bytes, in whatever encoding the verifier
- * was given, is a forgery anyone can make. Looked for: a PEM; DER (SPKI, PKCS#1,
- * PKCS#8, SEC1, X.509); the base64, base64url or hex of DER however wrapped
- * (a PEM body without its armour lines); a JWK or JWK Set as JSON text.
+ * What key material the bytes of a would-be secret are, if any (a noun phrase):
+ * an HMAC keyed with a public key's or certificate's bytes, in whatever encoding
+ * the verifier was given, is a forgery anyone can make. Looked for in the bytes
+ * and, up to MAX_DECODINGS levels down, in their hex and base64 decodings: a PEM
+ * or RFC 4716 block; an OpenSSH public key (its line or its blob); DER of a key,
+ * a certificate or anything holding a public key (a CSR, a PKCS#7 bundle); a JWK,
+ * JWK Set or array of JWKs as JSON. Each level is a few linear passes over an
+ * input shorter than the one above it. A bare RSA modulus (a JWK's `n`) is not
+ * looked for: a random secret of its length is as often odd with its top bit set.
  */
-function keyMaterialIn(bytes: Buffer): string | undefined {
-  if (bytes.includes('-----BEGIN')) return 'looks like a PEM key';
+function keyMaterialIn(bytes: Buffer, depth = 0): string | undefined {
   const der = derKind(bytes);
-  if (der !== undefined) return `is a DER-encoded ${der}`;
-  const text = bytes.toString('utf8');
-  // Line breaks, indentation, a BOM and the colons of `openssl -text` dumps carry nothing.
-  const compact = text.replace(/[\s:]/g, '');
-  if (compact.length % 2 === 0 && /^[0-9A-Fa-f]+$/.test(compact)) {
-    const hex = derKind(Buffer.from(compact, 'hex'));
-    if (hex !== undefined) return `is the hex of a DER-encoded ${hex}`;
+  if (der !== undefined) return `a DER-encoded ${der}`;
+  if (isSshBlob(bytes)) return 'an SSH public key';
+  const text = textOf(bytes);
+  if (text.includes('-----BEGIN')) return 'a PEM key';
+  if (SSH_PUBLIC_KEY.test(text)) return 'an SSH public key';
+  const json = jwkJsonIn(text);
+  if (json !== undefined || depth === MAX_DECODINGS) return json;
+  for (const [encoding, decoded] of decodings(text)) {
+    const inner = keyMaterialIn(decoded, depth + 1);
+    if (inner !== undefined) return `the ${encoding} of ${inner}`;
   }
-  // Node's base64 decoder reads both alphabets (RFC 4648 §4 and §5), padded or not.
-  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) {
-    const base64 = derKind(Buffer.from(compact, 'base64'));
-    if (base64 !== undefined) return `is the base64 of a DER-encoded ${base64} (a PEM body without its armour lines)`;
-  }
-  return jwkJsonIn(text.trim());
+  return undefined;
 }
 
-/** Whether text is a JWK or a JWK Set as JSON (a `kty` member, or a `keys` array), and which. */
-function jwkJsonIn(text: string): string | undefined {
-  if (!text.startsWith('{')) return undefined;
-  let value: unknown;
+/** An OpenSSH public key line (authorized_keys, `.pub`), or an RFC 4716 block. */
+const SSH_PUBLIC_KEY = /(^|\s)(ssh-(rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9-]+@openssh\.com)\s+AAAA|---- BEGIN SSH2 PUBLIC KEY ----/;
+
+/** Whether bytes are an SSH public key blob (RFC 4253 §6.6): a length-prefixed key type name first. */
+function isSshBlob(bytes: Buffer): boolean {
+  if (bytes.length < 4) return false;
+  const nameLength = bytes.readUInt32BE(0);
+  return nameLength <= 64 && 4 + nameLength < bytes.length && /^(ssh-|ecdsa-sha2-|sk-)[a-z0-9@.-]+$/.test(bytes.toString('latin1', 4, 4 + nameLength));
+}
+
+/**
+ * Bytes as text, as a person would read them: UTF-16 by its byte-order mark
+ * (a Windows editor's "Unicode"), else UTF-8; without surrounding whitespace,
+ * BOM or NULs, nor the quotes around it (a JSON string is read as JSON).
+ */
+function textOf(bytes: Buffer): string {
+  const text = bytes[0] === 0xff && bytes[1] === 0xfe ? bytes.toString('utf16le', 2)
+    : bytes[0] === 0xfe && bytes[1] === 0xff ? Buffer.from(bytes.subarray(2, 2 + ((bytes.length - 2) & ~1))).swap16().toString('utf16le')
+    : bytes.toString('utf8');
+  const padding = (c: string): boolean => c === '\0' || c.trim() === '';
+  let start = 0;
+  let end = text.length;
+  while (start < end && padding(text[start])) start++;
+  while (end > start && padding(text[end - 1])) end--;
+  const trimmed = text.slice(start, end);
+  const quote = trimmed[0];
+  if (trimmed.length < 2 || !(quote === '"' || quote === "'" || quote === '`') || !trimmed.endsWith(quote)) return trimmed;
+  const json = quote === '"' ? parseJson(trimmed) : undefined;
+  return typeof json === 'string' ? json : trimmed.slice(1, -1);
+}
+
+/**
+ * The hex and base64 readings of text, where it is all of one alphabet once
+ * what carries nothing is dropped: whitespace, a `0x` prefix and the `:` or `-`
+ * between hex bytes, `\n` escapes of an env file in base64.
+ */
+function decodings(text: string): Array<[encoding: 'hex' | 'base64', bytes: Buffer]> {
+  const found: Array<[encoding: 'hex' | 'base64', bytes: Buffer]> = [];
+  const hex = text.replace(/^0x/i, '').replace(/[\s:-]/g, '');
+  if (hex.length % 2 === 0 && /^[0-9A-Fa-f]+$/.test(hex)) found.push(['hex', Buffer.from(hex, 'hex')]);
+  // Node's base64 decoder reads both alphabets (RFC 4648 §4 and §5), padded or not.
+  const base64 = text.replace(/\\[nr]|\s/g, '');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(base64)) found.push(['base64', Buffer.from(base64, 'base64')]);
+  return found;
+}
+
+function parseJson(text: string): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
-  const object = value as Record<string, unknown>;
-  if (typeof object.kty === 'string') return "is a JWK's JSON text";
-  if (Array.isArray(object.keys)) return "is a JWK Set's JSON text";
+}
+
+/** Whether text is a JWK (a `kty` member), a JWK Set (a `keys` array) or an array holding a JWK as JSON, and which. */
+function jwkJsonIn(text: string): string | undefined {
+  if (!text.startsWith('{') && !text.startsWith('[')) return undefined;
+  const value = parseJson(text);
+  const isJwk = (item: unknown): boolean => typeof item === 'object' && item !== null && typeof (item as Record<string, unknown>).kty === 'string';
+  if (Array.isArray(value)) return value.some(isJwk) ? 'a JSON array of JWKs' : undefined;
+  if (isJwk(value)) return "a JWK's JSON text";
+  if (typeof value === 'object' && value !== null && Array.isArray((value as Record<string, unknown>).keys)) return "a JWK Set's JSON text";
   return undefined;
 }
 
@@ -466,29 +557,43 @@ const DER_FORMS: ReadonlyArray<[kind: string, parse: (der: Buffer) => unknown]> 
 ];
 
 /**
- * Whether bytes are asymmetric key material in DER, and which. Parsed only when
- * the bytes are one DER SEQUENCE spanning them all, which a random secret almost
- * never is.
+ * The public-key algorithm OIDs, encoded (tag and length too): rsaEncryption,
+ * RSASSA-PSS, id-ecPublicKey, DSA, X25519, X448, Ed25519, Ed448. Whatever
+ * holds an SPKI holds one (a certificate, a CSR, a PKCS#7 bundle).
+ */
+const KEY_OIDS = ['06092a864886f70d010101', '06092a864886f70d01010a', '06072a8648ce3d0201', '06072a8648ce380401', '06032b656e', '06032b656f', '06032b6570', '06032b6571']
+  .map((hex) => Buffer.from(hex, 'hex'));
+
+/**
+ * Whether bytes start with asymmetric key material in DER, and which: a
+ * SEQUENCE that parses as a key or certificate, or holds a public-key OID.
+ * Only the SEQUENCE counts (a trailing line break or NUL disguises nothing);
+ * a random secret almost never starts with a plausible one.
  */
 function derKind(bytes: Buffer): string | undefined {
-  if (bytes[0] !== 0x30 || derLength(bytes) !== bytes.length) return undefined;
-  return DER_FORMS.find(([, parse]) => {
+  const length = bytes[0] === 0x30 ? derLength(bytes) : undefined;
+  if (length === undefined || length > bytes.length) return undefined;
+  const der = bytes.subarray(0, length);
+  const parsed = DER_FORMS.find(([, parse]) => {
     try {
-      parse(bytes);
+      parse(der);
       return true;
     } catch {
       return false;
     }
-  })?.[0];
+  });
+  if (parsed !== undefined) return parsed[0];
+  return KEY_OIDS.some((oid) => der.includes(oid)) ? 'structure holding a public key (a certificate request, a PKCS#7 bundle)' : undefined;
 }
 
-/** The length of the DER element at the start of `bytes`, its header included (`undefined` if malformed). */
+/** The length of the DER element at the start of `bytes`, its header included (`undefined` if malformed); BER's indefinite length runs to the end. */
 function derLength(bytes: Buffer): number | undefined {
   const first = bytes[1];
   if (first === undefined) return undefined;
   if (first < 0x80) return 2 + first;
+  if (first === 0x80) return bytes.length;
   const octets = first & 0x7f;
-  if (octets === 0 || octets > 4 || bytes.length < 2 + octets) return undefined;
+  if (octets > 4 || bytes.length < 2 + octets) return undefined;
   let length = 0;
   for (let i = 0; i < octets; i++) length = length * 256 + bytes[2 + i];
   return 2 + octets + length;
