@@ -4,6 +4,7 @@ import type { Clock } from './clock';
 import type { CookieNames, CookieSettings } from './config';
 import { InvalidHeaderError } from './errors';
 import type { RequestAdapter } from './request/adapter';
+import { unquote } from './request/fields';
 
 /** Flask-JWT-Extended's Max-Age for persistent cookies: about a year. */
 const ONE_YEAR = 31_540_000;
@@ -97,15 +98,11 @@ export function requestCookie(header: string | undefined, name: string): string 
   for (const pair of header.split(';')) {
     const separator = pair.indexOf('=');
     if (separator < 0 || pair.slice(0, separator).trim() !== name) continue;
-    const value = unquoted(pair.slice(separator + 1).trim());
+    const value = unquote(pair.slice(separator + 1).trim());
     if (found === undefined) found = value;
     else if (value !== found) throw new InvalidHeaderError(`Bad cookie "${name}": sent more than once with different values`);
   }
   return found;
-}
-
-function unquoted(value: string): string {
-  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 
 /** Whether a Set-Cookie line is about the cookie `name`. */

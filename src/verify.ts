@@ -30,11 +30,6 @@ const AUDIENCE_NOT_ACCEPTED = 'Invalid audience: the token names an audience and
 const MAX_NUMERIC_DATE = 253402300799;
 
 /**
- * `token` if it is a string; else a {@link JwtDecodeError} (422). The first step
- * of everything that takes a token, since one may come straight from a request
- * body (`{"refresh_token": true}`) where nothing has checked its type.
- */
-/**
  * `input` in the shape of a verified token's claims (an object whose identity
  * claim is a string), else a 422: a function given claims by mistake (a token
  * string, a number, an array) answers as for a bad token, not with a TypeError.
@@ -48,6 +43,11 @@ export function claimsShaped(input: unknown, identityClaim: string): JwtClaims {
   return input as JwtClaims;
 }
 
+/**
+ * `token` if it is a string; else a {@link JwtDecodeError} (422). The first step
+ * of everything that takes a token, since one may come straight from a request
+ * body (`{"refresh_token": true}`) where nothing has checked its type.
+ */
 export function tokenString(token: unknown): string {
   if (typeof token !== 'string') throw new JwtDecodeError('Invalid token type: a token is a string');
   return token;

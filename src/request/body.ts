@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { unquote } from './fields';
 
 /**
  * Bodies that no body parser read — koa-bodyparser and `express.json()` skip
@@ -105,10 +106,6 @@ function fieldName(headers: string): string | undefined {
     return name;
   }
   return undefined;
-}
-
-function unquote(value: string): string {
-  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 
 /**

@@ -13,6 +13,11 @@ export function isSpace(code: number): boolean {
   return (code >= 0x09 && code <= 0x0d) || (code >= 0x1c && code <= 0x20) || code === 0x85 || code === 0xa0;
 }
 
+/** A quoted-string's content (`"x"` → `x`), or `value` as it is: cookie values (RFC 6265) and media-type parameters (RFC 9110). */
+export function unquote(value: string): string {
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}
+
 /** `value[start, end)` without the whitespace at either end. */
 function trimmed(value: string, start: number, end: number): string {
   while (start < end && isSpace(value.charCodeAt(start))) start++;
