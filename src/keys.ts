@@ -111,6 +111,8 @@ export interface VerificationKey {
 
 const EC_CURVES: Readonly<Record<string, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 const MIN_RSA_BITS = 2048;
+/** Distinct keys from loaders remembered at once (tenants, rotations); beyond, the oldest is converted again when next met. */
+const MAX_LOADED_KEYS = 1_000;
 /** Verifying costs grow with the modulus (and exponent): an attacker's bogus tokens must not name a key that is costly to try. */
 const DEFAULT_MAX_RSA_BITS = 8192;
 /** The largest public exponent accepted: every real key's fits in 32 bits (65537 is the usual one), and so a check costs what a normal key's does. */
@@ -161,6 +163,13 @@ export class KeyStore {
   /** With a ring: the key for each `kid`. */
   private readonly byKid?: Map<string, VerificationKey>;
   private readonly rules: KeyRules;
+  /**
+   * What loaders returned, converted and checked, by algorithm, use and the
+   * material's text: a loader is asked on every request, and the conversion and
+   * checks depend on nothing else. One object per material also lets the
+   * verified-token cache see the same key. At most MAX_LOADED_KEYS, oldest out.
+   */
+  private readonly loaded = new Map<string, VerificationKey>();
 
   constructor(private readonly config: KeyConfig, private readonly report: RefusedKeyReporter) {
     const maxRsaModulusBits = config.maxRsaModulusBits ?? DEFAULT_MAX_RSA_BITS;
@@ -198,7 +207,7 @@ export class KeyStore {
     if (this.config.encodeKeyLoader) {
       const material = await this.config.encodeKeyLoader(identity);
       try {
-        return { algorithm: this.algorithm, key: toKey(material, this.algorithm, 'sign', this.rules, 'the key `encodeKeyLoader` returned') };
+        return this.converted(material, this.algorithm, 'sign', 'the key `encodeKeyLoader` returned');
       } catch (error) {
         // A key that cannot sign is the loader failing: answered as one that threw, never a 500.
         this.report(error as Error, 'encodeKeyLoader');
@@ -234,7 +243,7 @@ export class KeyStore {
     const material = await loader(header, unverifiedClaims);
     const algorithm = header.alg as Algorithm;
     try {
-      return { algorithm, key: toKey(material, algorithm, 'verify', this.rules, 'the key `decodeKeyLoader` returned') };
+      return this.converted(material, algorithm, 'verify', 'the key `decodeKeyLoader` returned');
     } catch (error) {
       if (error instanceof RefusedKeyError) {
         // Out of bounds whatever the token: the loader's failure, answered and reported as one that threw.
@@ -244,6 +253,20 @@ export class KeyStore {
       // The token chose an accepted alg its key does not fit (e.g. HS256 for an RSA key).
       throw new JwtDecodeError('The specified alg value is not allowed');
     }
+  }
+
+  /** A loader's `material` as a key for `algorithm`, converted and checked once per material (see {@link loaded}). */
+  private converted(material: KeyMaterial, algorithm: Algorithm, use: 'sign' | 'verify', option: string): VerificationKey {
+    // Text and bytes are remembered by their content; a KeyObject or JWK object is converted each time.
+    const text = typeof material === 'string' ? `s${material}` : Buffer.isBuffer(material) ? `b${material.toString('latin1')}` : undefined;
+    const id = text === undefined ? undefined : `${algorithm}\0${use}\0${text}`;
+    const known = id === undefined ? undefined : this.loaded.get(id);
+    if (known) return known;
+    const key: VerificationKey = { algorithm, key: toKey(material, algorithm, use, this.rules, option) };
+    if (id === undefined) return key;
+    if (this.loaded.size >= MAX_LOADED_KEYS) this.loaded.delete(this.loaded.keys().next().value!);
+    this.loaded.set(id, key);
+    return key;
   }
 
   /** The public keys as a JWK Set: never a private key, never an HMAC secret. */
